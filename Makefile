@@ -1,0 +1,53 @@
+# One command is the whole gate: `make test`. `make run` starts the local stack. `make bench` measures.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SAMVENV := .venv-sam
+SAM    := $(SAMVENV)/bin/sam
+SAM_VERSION := 1.170.0
+PYTEST_ARGS ?=
+
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: venv run test lint typecheck template-check pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# SAM CLI pins its own dependency versions, so it lives in a venv of its own.
+$(SAM):
+	$(PYTHON) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/python -m pip install -q --upgrade pip
+	$(SAMVENV)/bin/python -m pip install -q aws-sam-cli==$(SAM_VERSION)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sso-local run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+	@for f in functions/*/app.py; do $(BIN)/mypy --no-incremental --follow-imports=silent $$f || exit 1; done
+
+template-check: $(STAMP) $(SAM)
+	$(SAM) validate --lint --template template.yaml
+	$(BIN)/python -m sso_local.template_check template.yaml
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test: lint typecheck template-check pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks
+
+clean:
+	rm -rf $(VENV) $(SAMVENV) .mypy_cache .pytest_cache .ruff_cache .local

@@ -1,0 +1,99 @@
+"""Typed configuration, read once from the environment at cold start.
+
+Logic receives a ``Settings`` value; it never reads ``os.environ`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class Settings(BaseModel):
+    model_config = {"frozen": True}
+
+    table_name: str = Field(min_length=1)
+    public_url: str = "http://127.0.0.1:3000"
+    # DNS verification
+    dns_nameservers: tuple[str, ...] = ()
+    dns_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    dns_concurrency: int = Field(default=64, ge=1, le=512)
+    dns_record_label: str = "_sso-challenge"
+    dns_record_prefix: str = "sso-domain-verification="
+    pending_expiry_hours: int = Field(default=14 * 24, ge=1)
+    verified_recheck_hours: int = Field(default=24, ge=1)
+    lost_grace_hours: int = Field(default=72, ge=0)
+    # Identity of callers (claims set by the JWT authorizer)
+    claim_tenant: str = "tenant_id"
+    claim_email: str = "email"
+    claim_roles: str = "roles"
+    claim_accounts: str = "accounts"
+    # Login
+    app_redirect_url: str = ""
+    client_secret: str = ""
+    client_secret_id: str = ""
+    sp_key_secret_id: str = ""
+    invite_accept_url: str = ""
+    invite_expiry_hours: int = Field(default=7 * 24, ge=1)
+    mail_sender: str = "no-reply@example.com"
+    local_outbox: str = ""
+    allow_http_loopback_idp: bool = False
+    clock_skew_seconds: int = Field(default=120, ge=0, le=180)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @property
+    def redirect_url(self) -> str:
+        return self.app_redirect_url or f"{self.public_url}/_local/app/callback"
+
+    @property
+    def accept_url(self) -> str:
+        return self.invite_accept_url or f"{self.public_url}/invitations/accept"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else None
+
+        raw: dict[str, object] = {
+            "table_name": env.get("SSO_TABLE_NAME", ""),
+            "public_url": get("SSO_PUBLIC_URL"),
+            "dns_nameservers": tuple(
+                s.strip() for s in (get("SSO_DNS_NAMESERVERS") or "").split(",") if s.strip()
+            ),
+            "dns_timeout_seconds": get("SSO_DNS_TIMEOUT_SECONDS"),
+            "dns_concurrency": get("SSO_DNS_CONCURRENCY"),
+            "dns_record_label": get("SSO_DNS_RECORD_LABEL"),
+            "dns_record_prefix": get("SSO_DNS_RECORD_PREFIX"),
+            "pending_expiry_hours": get("SSO_PENDING_EXPIRY_HOURS"),
+            "verified_recheck_hours": get("SSO_VERIFIED_RECHECK_HOURS"),
+            "lost_grace_hours": get("SSO_LOST_GRACE_HOURS"),
+            "claim_tenant": get("SSO_CLAIM_TENANT"),
+            "claim_email": get("SSO_CLAIM_EMAIL"),
+            "claim_roles": get("SSO_CLAIM_ROLES"),
+            "claim_accounts": get("SSO_CLAIM_ACCOUNTS"),
+            "app_redirect_url": get("SSO_APP_REDIRECT_URL"),
+            "client_secret": get("SSO_CLIENT_SECRET"),
+            "client_secret_id": get("SSO_CLIENT_SECRET_ID"),
+            "sp_key_secret_id": get("SSO_SP_KEY_SECRET_ID"),
+            "invite_accept_url": get("SSO_INVITE_ACCEPT_URL"),
+            "invite_expiry_hours": get("SSO_INVITE_EXPIRY_HOURS"),
+            "mail_sender": get("SSO_MAIL_SENDER"),
+            "local_outbox": get("SSO_LOCAL_OUTBOX"),
+            "allow_http_loopback_idp": get("SSO_ALLOW_HTTP_LOOPBACK_IDP") in ("1", "true", "True"),
+            "clock_skew_seconds": get("SSO_CLOCK_SKEW_SECONDS"),
+        }
+        return cls.model_validate({k: v for k, v in raw.items() if v is not None})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, validated once (cold start)."""
+    return Settings.from_env(os.environ)

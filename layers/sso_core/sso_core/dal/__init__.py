@@ -1,0 +1,1 @@
+"""DynamoDB access. Functions here take and return models, and turn ClientError codes into domain exceptions."""

@@ -1,0 +1,113 @@
+"""One DynamoDB table for everything (DESIGN.md section 3), reached through a cached low-level client.
+
+The low-level client is thread-safe (the scheduled DNS check writes from a thread pool), so every
+access goes through it with explicit (de)serialisation instead of the resource API.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+DUE_INDEX = "due-checks"
+TENANT_INDEX = "by-tenant"
+DUE_PARTITION = "due"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@lru_cache(maxsize=4)
+def _client(region: str, endpoint: str | None) -> Any:
+    config = Config(retries={"mode": "standard", "max_attempts": 4}, max_pool_connections=64)
+    return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint, config=config)
+
+
+def dynamodb_client() -> Any:
+    """Cached client; the endpoint override exists for the local stack's moto server."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return _client(region, os.environ.get("SSO_DYNAMODB_ENDPOINT") or None)
+
+
+def reset_clients() -> None:
+    _client.cache_clear()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def serialize_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_codes(exc: ClientError) -> list[str]:
+    """Per-item reasons of a cancelled transaction, in request order ('None' where the item was fine)."""
+    return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+
+
+class Table:
+    """Thin wrapper: the table name plus the client, with the few calls the DAL modules need."""
+
+    def __init__(self, name: str, client: Any | None = None) -> None:
+        self.name = name
+        self.client = client or dynamodb_client()
+
+    def get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+        resp = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=consistent)
+        item = resp.get("Item")
+        return deserialize(item) if item else None
+
+    def query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a query, page after page."""
+        params = {"TableName": self.name, **kwargs}
+        while True:
+            resp = self.client.query(**params)
+            for item in resp.get("Items", []):
+                yield deserialize(item)
+            last = resp.get("LastEvaluatedKey")
+            if not last:
+                return
+            params["ExclusiveStartKey"] = last
+
+    def query_page(self, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        resp = self.client.query(TableName=self.name, **kwargs)
+        return [deserialize(i) for i in resp.get("Items", [])], resp.get("LastEvaluatedKey")
+
+    def transact(self, items: list[dict[str, Any]]) -> None:
+        for entry in items:
+            for body in entry.values():
+                body.setdefault("TableName", self.name)
+        self.client.transact_write_items(TransactItems=items)

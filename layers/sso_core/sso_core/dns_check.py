@@ -1,0 +1,113 @@
+"""Looking up the verification TXT record and classifying what was found (DESIGN.md section 4).
+
+Outcomes: verified, not_found (no TXT at the name), mismatch (TXT present, none ours),
+nxdomain (the name does not exist) and indeterminate (timeout, SERVFAIL, no reachable server).
+Indeterminate never changes a domain's state.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+
+class CheckResult(enum.StrEnum):
+    VERIFIED = "verified"
+    NOT_FOUND = "not_found"
+    MISMATCH = "mismatch"
+    NXDOMAIN = "nxdomain"
+    INDETERMINATE = "indeterminate"
+
+    @property
+    def conclusive(self) -> bool:
+        return self is not CheckResult.INDETERMINATE
+
+
+@dataclass(frozen=True)
+class TxtLookup:
+    result: CheckResult
+    found: tuple[str, ...] = field(default_factory=tuple)
+    detail: str = ""
+
+
+def record_name(domain: str, label: str) -> str:
+    return f"{label}.{domain}"
+
+
+def record_value(token: str, prefix: str) -> str:
+    return f"{prefix}{token}"
+
+
+def match_records(records: Iterable[str], expected: str) -> CheckResult:
+    """Any one record (its strings already joined) equal to the expected value verifies."""
+    records = list(records)
+    if not records:
+        return CheckResult.NOT_FOUND
+    return CheckResult.VERIFIED if any(r.strip() == expected for r in records) else CheckResult.MISMATCH
+
+
+def parse_nameservers(specs: Sequence[str]) -> list[dns.nameserver.Nameserver]:
+    servers: list[dns.nameserver.Nameserver] = []
+    for spec in specs:
+        host, port = spec, 53
+        if spec.startswith("["):
+            host, _, rest = spec[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else 53
+        elif spec.count(":") == 1:
+            host, port_text = spec.split(":")
+            port = int(port_text)
+        servers.append(dns.nameserver.Do53Nameserver(host, port))
+    return servers
+
+
+class TxtResolver:
+    """Asks the configured name servers for TXT records, without cache, with a per-query deadline."""
+
+    def __init__(self, nameservers: Sequence[str] = (), timeout: float = 2.0) -> None:
+        if nameservers:
+            self._resolver = dns.resolver.Resolver(configure=False)
+            self._resolver.nameservers = parse_nameservers(nameservers)
+        else:
+            self._resolver = dns.resolver.Resolver(configure=True)
+        self._resolver.cache = None
+        self._resolver.timeout = timeout
+        self._resolver.lifetime = timeout
+        self._resolver.retry_servfail = False
+
+    def lookup(self, name: str, expected: str) -> TxtLookup:
+        try:
+            answer = self._resolver.resolve(
+                dns.name.from_text(name), dns.rdatatype.TXT, search=False, raise_on_no_answer=False
+            )
+        except dns.resolver.NXDOMAIN:
+            return TxtLookup(CheckResult.NXDOMAIN, detail=f"{name} does not exist")
+        except dns.exception.Timeout:
+            return TxtLookup(CheckResult.INDETERMINATE, detail="the DNS query timed out")
+        except dns.resolver.NoNameservers:
+            return TxtLookup(CheckResult.INDETERMINATE, detail="no name server answered (SERVFAIL)")
+        except dns.exception.DNSException as exc:
+            return TxtLookup(CheckResult.INDETERMINATE, detail=f"DNS error: {type(exc).__name__}")
+        found = tuple(
+            b"".join(rdata.strings).decode("utf-8", errors="replace")
+            for rrset in _txt_rrsets(answer)
+            for rdata in rrset
+        )
+        if not found:
+            return TxtLookup(CheckResult.NOT_FOUND, detail=f"no TXT record at {name}")
+        return TxtLookup(match_records(found, expected), found=found)
+
+
+def _txt_rrsets(answer: dns.resolver.Answer) -> list[dns.rrset.RRset]:
+    """TXT rrsets of the answer section, including those reached through a CNAME chain."""
+    response = answer.response
+    if not isinstance(response, dns.message.Message):
+        return []
+    return [rrset for rrset in response.answer if rrset.rdtype == dns.rdatatype.TXT]

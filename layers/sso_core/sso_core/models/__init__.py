@@ -1,0 +1,1 @@
+"""Stored models (what the DAL returns) and API input/output models."""

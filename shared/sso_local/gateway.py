@@ -1,0 +1,94 @@
+"""Plays API Gateway: matches a request to a route of template.yaml, checks the bearer token as the JWT
+authorizer would, calls the handler with an HTTP API v2.0 event, and turns its result into a response.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .http_events import http_event
+from .lambda_runtime import invoke
+from .template import Route, routes
+from .tokens import TokenAuthority, TokenRejected
+
+
+@dataclass
+class GatewayResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def header_all(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Gateway:
+    def __init__(self, authority: TokenAuthority, route_table: list[Route] | None = None) -> None:
+        self.authority = authority
+        self.routes = route_table if route_table is not None else routes()
+
+    def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+        body: bytes | str | None = None,
+    ) -> GatewayResponse:
+        headers = {k.lower(): v for k, v in (headers or {}).items()}
+        found = self.find(method, path)
+        if found is None:
+            return GatewayResponse(404, [("content-type", "application/json")], b'{"message":"Not Found"}')
+        route, params = found
+        claims = None
+        if not route.public:
+            try:
+                claims = self.authority.verify(headers.get("authorization"))
+            except TokenRejected:
+                return GatewayResponse(401, [("content-type", "application/json")], b'{"message":"Unauthorized"}')
+        event = http_event(
+            method,
+            path,
+            route_path=route.path,
+            path_parameters=params,
+            query=query,
+            headers=headers,
+            body=body,
+            claims=claims,
+        )
+        result = invoke(route.code_dir, event)
+        return to_response(result)
+
+
+def to_response(result: Any) -> GatewayResponse:
+    if not isinstance(result, dict) or "statusCode" not in result:
+        # HTTP API treats a bare value as a 200 JSON body.
+        return GatewayResponse(200, [("content-type", "application/json")], json.dumps(result).encode())
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+    out = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        out.extend((name, str(v)) for v in values)
+    out.extend(("set-cookie", c) for c in result.get("cookies") or [])
+    return GatewayResponse(int(result["statusCode"]), out, raw)
