@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+# Powertools reads these when its objects are made, at import: set them before anything imports sso_core.
+os.environ.update(
+    {
+        "POWERTOOLS_SERVICE_NAME": "enterprise-sso",
+        "POWERTOOLS_METRICS_NAMESPACE": "EnterpriseSSO",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
 
 import boto3
 import pytest
@@ -12,11 +23,12 @@ from moto import mock_aws
 
 from sso_core.config import Settings, get_settings
 from sso_core.dal.table import Table, reset_clients
-from sso_local.dns_server import LocalDnsServer
+from sso_local.dns_server import LocalDnsServer, free_port
 from sso_local.gateway import Gateway
 from sso_local.lambda_runtime import _loaded
 from sso_local.template import create_table
 from sso_local.tokens import TokenAuthority
+from tests.support.api import Api
 
 TABLE = "sso-test"
 
@@ -103,7 +115,39 @@ def gateway(aws: None, authority: TokenAuthority) -> Gateway:
 
 
 @pytest.fixture
-def api(gateway: Gateway, authority: TokenAuthority) -> "Api":
-    from tests.support.api import Api
-
+def api(gateway: Gateway, authority: TokenAuthority) -> Api:
     return Api(gateway, authority)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A real moto server on 127.0.0.1 (for concurrency tests: threads make real HTTP requests)."""
+    from moto.server import ThreadedMotoServer
+
+    from sso_local import moto_patches
+
+    moto_patches.install()  # serializable, O(items) transactions, as in DynamoDB
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def server_table(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
+    """A fresh table of template.yaml in the moto server; the code under test talks to it over HTTP."""
+    name = f"sso-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("SSO_TABLE_NAME", name)
+    _clear_caches()
+    client = boto3.client("dynamodb", endpoint_url=moto_server, region_name="us-east-1")
+    create_table(client, name)
+    yield Table(name)
+    client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def server_api(server_table: Table, authority: TokenAuthority) -> Api:
+    """The API through the gateway, with AWS calls going to the moto server."""
+    return Api(Gateway(authority), authority)

@@ -173,7 +173,7 @@ class LocalDnsServer:
             raise OSError("no free port for the DNS server")
         self.port = port
         for server in (udp, tcp):
-            server.store = self.store  # type: ignore[attr-defined]
+            server.store = self.store  # type: ignore[union-attr]
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
             self._servers.append(server)
         return self

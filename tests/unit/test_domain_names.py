@@ -64,7 +64,7 @@ def test_refuses_non_strings():
 
 
 def test_homograph_is_a_different_domain():
-    # Cyrillic 'а' (U+0430) in place of Latin 'a'.
+    # Cyrillic small a (U+0430) in place of the Latin letter.
     assert normalise_domain("ex\u0430mple.com") != normalise_domain("example.com")
     assert normalise_domain("ex\u0430mple.com").startswith("xn--")
 

@@ -91,7 +91,7 @@ def caller_from_claims(claims: Mapping[str, Any], settings: Settings) -> Caller:
 
 def require_role(app: APIGatewayHttpResolver, settings: Settings, role: str) -> Caller:
     """The caller from the JWT authorizer's claims, refused unless their role is at least ``role``."""
-    authorizer = app.current_event.get("requestContext", {}).get("authorizer") or {}
+    authorizer = (app.current_event.get("requestContext") or {}).get("authorizer") or {}
     claims = (authorizer.get("jwt") or {}).get("claims")
     if not claims:
         raise Unauthorized()

@@ -65,9 +65,7 @@ class Settings(BaseModel):
         raw: dict[str, object] = {
             "table_name": env.get("SSO_TABLE_NAME", ""),
             "public_url": get("SSO_PUBLIC_URL"),
-            "dns_nameservers": tuple(
-                s.strip() for s in (get("SSO_DNS_NAMESERVERS") or "").split(",") if s.strip()
-            ),
+            "dns_nameservers": tuple(s.strip() for s in (get("SSO_DNS_NAMESERVERS") or "").split(",") if s.strip()),
             "dns_timeout_seconds": get("SSO_DNS_TIMEOUT_SECONDS"),
             "dns_concurrency": get("SSO_DNS_CONCURRENCY"),
             "dns_record_label": get("SSO_DNS_RECORD_LABEL"),

@@ -15,7 +15,7 @@ from .config import Settings
 from .dal.domains import AlreadyExists, DomainRepository
 from .dns_check import CheckResult, TxtLookup, TxtResolver, record_name, record_value
 from .domain_names import normalise_domain
-from .errors import ConcurrentChange, DomainNotFound, DomainTaken
+from .errors import ConcurrentChange, DomainNotFound, DomainTaken, InvalidDomain
 from .models.domains import (
     DomainClaim,
     DomainList,
@@ -136,7 +136,7 @@ class DomainService:
     def get_claim(self, caller: Caller, raw_domain: object) -> DomainClaim:
         try:
             domain = normalise_domain(raw_domain)
-        except Exception:
+        except InvalidDomain:
             raise DomainNotFound() from None
         claim = self.repo.get_claim(domain, caller.tenant_id)
         if claim is None:
@@ -213,8 +213,12 @@ class DomainService:
             logger.info("domain verified", extra={"tenant_id": claim.tenant_id, "domain": claim.domain})
             return Outcome("verified", saved)
         if result is CheckResult.INDETERMINATE:
-            retry = None if claim.status is DomainStatus.EXPIRED else now + timedelta(seconds=INDETERMINATE_RETRY_SECONDS)
-            return Outcome("indeterminate", self.repo.save_claim(claim.model_copy(update={"next_check_at": retry}), version))
+            retry = (
+                None if claim.status is DomainStatus.EXPIRED else now + timedelta(seconds=INDETERMINATE_RETRY_SECONDS)
+            )
+            return Outcome(
+                "indeterminate", self.repo.save_claim(claim.model_copy(update={"next_check_at": retry}), version)
+            )
         if claim.status is DomainStatus.PENDING and claim.expires_at is not None and now >= claim.expires_at:
             expired = claim.model_copy(update={"status": DomainStatus.EXPIRED, "next_check_at": None})
             logger.info("domain claim expired", extra={"tenant_id": claim.tenant_id, "domain": claim.domain})
@@ -222,7 +226,8 @@ class DomainService:
         if claim.status is DomainStatus.EXPIRED:
             return Outcome("still_pending", self.repo.save_claim(claim, version))
         attempts = claim.attempts if on_demand else claim.attempts + 1
-        pending = claim.model_copy(update={"attempts": attempts, "next_check_at": self._next_pending(claim, now, on_demand)})
+        pending = claim.model_copy(update={"attempts": attempts})
+        pending = pending.model_copy(update={"next_check_at": self._next_pending(pending, now, on_demand)})
         return Outcome("still_pending", self.repo.save_claim(pending, version))
 
     def _next_pending(self, claim: DomainClaim, now: datetime, on_demand: bool) -> datetime | None:
@@ -239,7 +244,9 @@ class DomainService:
             return Outcome("reconfirmed", self.repo.save_claim(ok, version))
         if result is CheckResult.INDETERMINATE:
             retry = now + timedelta(seconds=MISSING_RECHECK_SECONDS)
-            return Outcome("indeterminate", self.repo.save_claim(claim.model_copy(update={"next_check_at": retry}), version))
+            return Outcome(
+                "indeterminate", self.repo.save_claim(claim.model_copy(update={"next_check_at": retry}), version)
+            )
         grace = timedelta(hours=self.settings.lost_grace_hours)
         missing_since = claim.missing_since or now
         if now - missing_since >= grace:
@@ -296,6 +303,6 @@ class DomainService:
             return self.apply(claim, lookup).label
         except ConcurrentChange:
             return "skipped"  # changed (or deleted) since the index was read; it is picked up next run
-        except Exception:
+        except Exception:  # noqa: BLE001 - one bad claim must not stop the run
             logger.exception("scheduled check failed", extra={"domain": claim.domain})
             return "skipped"

@@ -76,12 +76,9 @@ class DomainRepository:
             KeyConditionExpression="tenant_pk = :t AND begins_with(tenant_sk, :p)",
             ExpressionAttributeValues={":t": {"S": f"TENANT#{tenant_id}"}, ":p": {"S": "DOMAIN#"}},
         )
-        claims = []
-        for item in items:
-            # The index is eventually consistent; read each claim's current state.
-            current = self.get_claim(str(item["domain"]), tenant_id)
-            if current is not None:
-                claims.append(current)
+        # The index is eventually consistent and keys-only: read each claim's current state.
+        keys = [(str(i["pk"]), str(i["sk"])) for i in items]
+        claims = [_from_item(i) for i in self.table.batch_get(keys)]
         return sorted(claims, key=lambda c: c.domain)
 
     def due_pages(self, now: datetime, page_size: int = 500) -> Iterator[list[DomainClaim]]:

@@ -32,9 +32,10 @@ def _client(region: str, endpoint: str | None) -> Any:
 
 
 def dynamodb_client() -> Any:
-    """Cached client; the endpoint override exists for the local stack's moto server."""
+    """Cached client; an endpoint override (AWS_ENDPOINT_URL) points the local stack at its moto server."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return _client(region, os.environ.get("SSO_DYNAMODB_ENDPOINT") or None)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+    return _client(region, endpoint or None)
 
 
 def reset_clients() -> None:
@@ -105,6 +106,19 @@ class Table:
     def query_page(self, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         resp = self.client.query(TableName=self.name, **kwargs)
         return [deserialize(i) for i in resp.get("Items", [])], resp.get("LastEvaluatedKey")
+
+    def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Consistent reads of many items (100 per request, unprocessed keys retried), in no particular order."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {
+                self.name: {"Keys": [key(pk, sk) for pk, sk in keys[start : start + 100]], "ConsistentRead": True}
+            }
+            while pending:
+                resp = self.client.batch_get_item(RequestItems=pending)
+                found.extend(deserialize(i) for i in resp.get("Responses", {}).get(self.name, []))
+                pending = resp.get("UnprocessedKeys") or {}
+        return found
 
     def transact(self, items: list[dict[str, Any]]) -> None:
         for entry in items:

@@ -1,0 +1,159 @@
+"""Connections and their uniqueness pointers.
+
+Items:
+- connection  pk=CONN#<id> sk=CONN                 (tenant_pk/tenant_sk for the tenant's list)
+- routing     pk=DOMAIN#<domain> sk=CONNECTION     (a domain routes to at most one connection)
+- idp entity  pk=IDPENTITY#<sha256> sk=IDP         (an IdP entity ID belongs to one tenant)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import ConcurrentChange, Conflict
+from ..models.connections import Connection
+from .table import TENANT_INDEX, Table, cancellation_codes, error_code, key, serialize
+
+ROUTING_SK = "CONNECTION"
+
+
+class DomainHasConnection(Conflict):
+    code = "domain_has_connection"
+    default_message = "One of these domains is already routed to another connection."
+
+
+class IdpEntityTaken(Conflict):
+    code = "idp_entity_taken"
+    default_message = "This IdP entity ID is already used by another organisation's connection."
+
+
+def _pk(connection_id: str) -> str:
+    return f"CONN#{connection_id}"
+
+
+def _entity_pk(entity_id: str) -> str:
+    return "IDPENTITY#" + hashlib.sha256(entity_id.encode()).hexdigest()
+
+
+def _to_item(conn: Connection) -> dict[str, Any]:
+    return {
+        "pk": _pk(conn.id),
+        "sk": "CONN",
+        "type": "connection",
+        "tenant_pk": f"TENANT#{conn.tenant_id}",
+        "tenant_sk": f"CONN#{conn.id}",
+        **conn.model_dump(mode="json", exclude_none=True),
+    }
+
+
+class ConnectionRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def get(self, connection_id: str) -> Connection | None:
+        item = self.table.get(_pk(connection_id), "CONN")
+        return Connection.model_validate(item) if item else None
+
+    def list_for_tenant(self, tenant_id: str) -> list[Connection]:
+        items = self.table.query(
+            IndexName=TENANT_INDEX,
+            KeyConditionExpression="tenant_pk = :t AND begins_with(tenant_sk, :p)",
+            ExpressionAttributeValues={":t": {"S": f"TENANT#{tenant_id}"}, ":p": {"S": "CONN#"}},
+        )
+        found = self.table.batch_get([(str(i["pk"]), str(i["sk"])) for i in items])
+        return sorted((Connection.model_validate(i) for i in found), key=lambda c: c.created_at)
+
+    def connection_for_domain(self, domain: str) -> Connection | None:
+        pointer = self.table.get(f"DOMAIN#{domain}", ROUTING_SK)
+        return self.get(str(pointer["connection_id"])) if pointer else None
+
+    def create(self, conn: Connection) -> None:
+        ops: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "Item": serialize(_to_item(conn)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        for domain in conn.domains:
+            ops.append(
+                {
+                    "Put": {
+                        "Item": serialize(
+                            {
+                                "pk": f"DOMAIN#{domain}",
+                                "sk": ROUTING_SK,
+                                "type": "domain_routing",
+                                "connection_id": conn.id,
+                                "tenant_id": conn.tenant_id,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        try:
+            self.table.transact(ops)
+        except ClientError as exc:
+            if (
+                error_code(exc) == "TransactionCanceledException"
+                and "ConditionalCheckFailed" in cancellation_codes(exc)[1:]
+            ):
+                raise DomainHasConnection() from exc
+            raise
+
+    def save(
+        self, conn: Connection, expected_version: int, extra_ops: list[dict[str, Any]] | None = None
+    ) -> Connection:
+        saved = conn.model_copy(update={"version": expected_version + 1})
+        put = {
+            "Put": {
+                "Item": serialize(_to_item(saved)),
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+            }
+        }
+        try:
+            self.table.transact([put, *(extra_ops or [])])
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                codes = cancellation_codes(exc)
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    raise ConcurrentChange() from exc
+                raise IdpEntityTaken() from exc
+            raise
+        return saved
+
+    @staticmethod
+    def claim_idp_entity_op(entity_id: str, conn: Connection) -> dict[str, Any]:
+        """Transaction op: the IdP entity ID belongs to this tenant (or is free)."""
+        return {
+            "Put": {
+                "Item": serialize(
+                    {
+                        "pk": _entity_pk(entity_id),
+                        "sk": "IDP",
+                        "type": "idp_entity",
+                        "entity_id": entity_id,
+                        "tenant_id": conn.tenant_id,
+                        "connection_id": conn.id,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
+                "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
+            }
+        }
+
+    @staticmethod
+    def release_idp_entity_op(entity_id: str, conn: Connection) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "Key": key(_entity_pk(entity_id), "IDP"),
+                "ConditionExpression": "attribute_not_exists(pk) OR connection_id = :c",
+                "ExpressionAttributeValues": {":c": {"S": conn.id}},
+            }
+        }

@@ -1,0 +1,42 @@
+"""Which connection, if any, signs in an email's domain. The single source of truth for routing.
+
+SSO applies only when the exact domain (never a parent or child) is verified by the connection's tenant
+and the connection is enabled.
+"""
+
+from __future__ import annotations
+
+from .dal.connections import ConnectionRepository
+from .dal.domains import DomainRepository
+from .dal.table import Table
+from .domain_names import email_domain
+from .errors import InvalidDomain
+from .models.connections import Connection, ConnectionStatus
+from .models.domains import DomainClaim, DomainStatus
+
+
+def route_for_domain(table: Table, domain: str) -> tuple[Connection | None, DomainClaim | None]:
+    """(connection, the tenant's verified claim) for ``domain``; None where either is missing.
+
+    The connection is returned whatever its status, so callers can tell "disabled" from "none".
+    """
+    connections = ConnectionRepository(table)
+    conn = connections.connection_for_domain(domain)
+    if conn is None:
+        return None, None
+    claim = DomainRepository(table).get_claim(domain, conn.tenant_id)
+    if claim is None or claim.status is not DomainStatus.VERIFIED:
+        return conn, None
+    return conn, claim
+
+
+def sso_connection_for_email(table: Table, email: str) -> Connection | None:
+    """The enabled connection that signs in ``email``, or None (password)."""
+    try:
+        domain = email_domain(email)
+    except InvalidDomain:
+        return None
+    conn, claim = route_for_domain(table, domain)
+    if conn is None or claim is None or conn.status is not ConnectionStatus.ENABLED:
+        return None
+    return conn

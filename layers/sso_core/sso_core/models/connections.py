@@ -1,0 +1,99 @@
+"""SSO connections: one tenant's IdP wired to some of its verified domains."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConnectionStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
+class IdpConfig(BaseModel):
+    entity_id: str
+    sso_url: str
+    sso_urls: dict[str, str | None] = Field(default_factory=dict)
+    certificates: list[str]  # PEM
+    imported_at: datetime
+    source: Literal["metadata", "fields"] = "fields"
+
+
+class Connection(BaseModel):
+    id: str
+    tenant_id: str
+    domains: list[str]
+    status: ConnectionStatus = ConnectionStatus.DRAFT
+    idp: IdpConfig | None = None
+    signed_requests: bool = True
+    binding: Literal["post", "redirect"] = "post"
+    created_at: datetime
+    updated_at: datetime
+    first_success_at: datetime | None = None
+    last_success_at: datetime | None = None
+    version: int = 0
+
+
+# ---- API models -------------------------------------------------------------------------
+
+
+class CreateConnectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    domains: list[str] = Field(min_length=1, max_length=50)
+
+
+class IdpFieldsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metadata_xml: str | None = Field(default=None, max_length=512 * 1024)
+    entity_id: str | None = Field(default=None, min_length=1, max_length=1024)
+    sso_url: str | None = Field(default=None, min_length=1, max_length=2048)
+    certificates: list[str] | None = Field(default=None, min_length=1, max_length=5)
+
+
+class UpdateConnectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signed_requests: bool | None = None
+    binding: Literal["post", "redirect"] | None = None
+
+
+class StatusRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+class SpDetails(BaseModel):
+    entity_id: str
+    acs_url: str
+    metadata_url: str
+    sign_in_url: str
+    certificate_url: str
+
+
+class IdpOut(BaseModel):
+    entity_id: str
+    sso_url: str
+    certificates: list[dict[str, str]]
+    imported_at: datetime
+
+
+class ConnectionOut(BaseModel):
+    id: str
+    status: ConnectionStatus
+    domains: list[str]
+    sp: SpDetails
+    idp: IdpOut | None
+    signed_requests: bool
+    binding: str
+    created_at: datetime
+    updated_at: datetime
+    first_success_at: datetime | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ConnectionList(BaseModel):
+    connections: list[ConnectionOut]

@@ -1,0 +1,269 @@
+"""The local stack: moto server, table from template.yaml, embedded DNS, the API adapter, the DNS-check timer.
+
+Used by `sso-local run` and by the tests that exercise the whole stack over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+
+from .dns_server import LocalDnsServer, free_port
+from .gateway import Gateway, GatewayResponse
+from .http_events import scheduled_event
+from .lambda_runtime import invoke
+from .template import REPO_ROOT, create_table, functions, load_template
+from .tokens import TokenAuthority
+
+TABLE_NAME = "sso-local"
+MAX_BODY = 1024 * 1024
+
+
+def _scheduled_function_dir() -> Path:
+    template = load_template()
+    for name, code_dir in functions(template).items():
+        events = template["Resources"][name]["Properties"].get("Events") or {}
+        if any(e.get("Type") in ("Schedule", "ScheduleV2") for e in events.values()):
+            return code_dir
+    raise LookupError("no scheduled function in template.yaml")
+
+
+@dataclass
+class LocalStack:
+    port: int = 3000
+    state_dir: Path = field(default_factory=lambda: Path(".local"))
+    dns_check_interval: float = 60.0
+    public_url: str | None = None
+    client_secret: str | None = None
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        self.state_dir = self.state_dir.resolve()
+        self.authority = TokenAuthority(self.state_dir)
+        self.dns = LocalDnsServer()
+        self._moto: Any = None
+        self._http: ThreadingHTTPServer | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.gateway = Gateway(self.authority)
+        self.last_dns_check: dict[str, Any] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://127.0.0.1:{self.port}"
+
+    @property
+    def outbox(self) -> Path:
+        return Path(os.environ.get("SSO_LOCAL_OUTBOX") or self.state_dir / "outbox").resolve()
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
+        from . import moto_patches
+
+        moto_patches.install()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+        moto_port = free_port()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        self._moto.start()
+        # moto keeps its backends per process: start from an empty account even if another stack ran here.
+        import urllib.request
+
+        urllib.request.urlopen(  # noqa: S310 - our own moto server on 127.0.0.1
+            urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST"), timeout=10
+        ).close()
+        self.dns.start()
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        if self.port == 0:
+            self.port = free_port()
+        self.client_secret = self.client_secret or os.environ.get("SSO_CLIENT_SECRET") or secrets.token_urlsafe(32)
+        env = {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+            "POWERTOOLS_SERVICE_NAME": "enterprise-sso",
+            "POWERTOOLS_METRICS_NAMESPACE": "EnterpriseSSO",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "SSO_TABLE_NAME": TABLE_NAME,
+            "SSO_PUBLIC_URL": self.url,
+            "SSO_CLIENT_SECRET": self.client_secret,
+            "SSO_LOCAL_OUTBOX": str(self.outbox),
+            "SSO_ALLOW_HTTP_LOOPBACK_IDP": "true",
+            "SSO_SP_KEY_SECRET_ID": "enterprise-sso/sp-signing-key",
+            "SSO_MAIL_SENDER": "no-reply@sso.local",
+        }
+        env["SSO_DNS_NAMESERVERS"] = os.environ.get("SSO_DNS_NAMESERVERS") or self.dns.address
+        env["SSO_APP_REDIRECT_URL"] = os.environ.get("SSO_APP_REDIRECT_URL") or f"{self.url}/_local/app/callback"
+        env["SSO_INVITE_ACCEPT_URL"] = os.environ.get("SSO_INVITE_ACCEPT_URL") or f"{self.url}/invitations/accept"
+        os.environ.update(env)
+        from sso_core.config import get_settings
+        from sso_core.dal.table import reset_clients
+
+        get_settings.cache_clear()
+        reset_clients()
+        create_table(boto3.client("dynamodb"), TABLE_NAME)
+        self._http = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        if self.dns_check_interval > 0:
+            threading.Thread(target=self._dns_timer, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        self.dns.stop()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _dns_timer(self) -> None:
+        while not self._stop.wait(self.dns_check_interval):
+            try:
+                self.run_dns_check()
+            except Exception as exc:  # noqa: BLE001 - the timer must survive one failed run
+                print(f"scheduled DNS check failed: {type(exc).__name__}", flush=True)
+
+    def run_dns_check(self) -> dict[str, Any]:
+        with self._lock:
+            summary = invoke(_scheduled_function_dir(), scheduled_event(), timeout_seconds=300)
+        self.last_dns_check = summary
+        return summary
+
+    # ---- local-only routes ------------------------------------------------------------------
+    def local_route(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> GatewayResponse:
+        if path == "/_local/health" and method == "GET":
+            return _json(200, {"status": "ok", "dns": self.dns.address})
+        if path == "/_local/dns":
+            if method == "GET":
+                return _json(200, {"records": self.dns.store.snapshot()})
+            if method == "DELETE":
+                self.dns.store.clear()
+                return GatewayResponse(204)
+            if method == "POST":
+                try:
+                    data = json.loads(body or b"{}")
+                    value = data["value"]
+                    if not value or not isinstance(value, str | list):
+                        raise ValueError("value must be a non-empty string or a list of strings")
+                    self.dns.store.add(str(data["name"]), str(data.get("type", "TXT")), value)
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    message = f"Give name, type (TXT or CNAME) and value: {exc}"
+                    return _json(400, {"error": {"code": "invalid_record", "message": message}})
+                return _json(201, {"records": self.dns.store.snapshot()})
+        if path == "/_local/run/dns-check" and method == "POST":
+            return _json(200, self.run_dns_check())
+        if path == "/_local/app/callback" and method == "GET":
+            return self._app_callback(query)
+        return _json(404, {"error": {"code": "route_not_found", "message": "No such local route."}})
+
+    def _app_callback(self, query: str) -> GatewayResponse:
+        """Plays the application: redeems the code server to server and shows the profile."""
+        from html import escape
+
+        code = (parse_qs(query).get("code") or [""])[0]
+        resp = self.gateway.handle(
+            "POST",
+            "/sso/token",
+            headers={"authorization": f"Bearer {self.client_secret}", "content-type": "application/json"},
+            body=json.dumps({"code": code}),
+        )
+        try:
+            data = resp.json()
+        except ValueError:
+            data = {"error": {"code": "unexpected", "message": resp.text[:200]}}
+        if resp.status == 200:
+            title, detail = "Signed in", json.dumps(data, indent=2)
+        else:
+            title, detail = "Sign-in could not be completed", json.dumps(data, indent=2)
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Example app</title>"
+            "<style>body{font-family:system-ui,sans-serif;margin:3rem;max-width:48rem}"
+            "pre{background:#f4f4f4;padding:1rem;white-space:pre-wrap}</style></head>"
+            f"<body><h1>{escape(title)}</h1><p>The example application redeemed the login code:</p>"
+            f"<pre id='profile'>{escape(detail)}</pre></body></html>"
+        )
+        return GatewayResponse(
+            200 if resp.status == 200 else 400,
+            [
+                ("content-type", "text/html; charset=utf-8"),
+                ("cache-control", "no-store"),
+                ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'"),
+            ],
+            page.encode(),
+        )
+
+
+def _json(status: int, body: Any) -> GatewayResponse:
+    return GatewayResponse(status, [("content-type", "application/json")], json.dumps(body, default=str).encode())
+
+
+def _handler_for(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "sso-local"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+            if not stack.quiet:
+                # The request line only: never headers (tokens) nor bodies (SAML, codes).
+                path = urlsplit(self.path).path
+                print(f"{self.command} {path} -> {args[1] if len(args) > 1 else ''}", flush=True)
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY:
+                self._send(_json(413, {"error": {"code": "too_large", "message": "The body is too large."}}))
+                return
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                if parts.path.startswith("/_local/"):
+                    resp = stack.local_route(self.command, parts.path, parts.query, headers, body)
+                else:
+                    resp = stack.gateway.handle(
+                        self.command, parts.path, query=parts.query, headers=headers, body=body or None
+                    )
+            except Exception as exc:  # noqa: BLE001 - API Gateway answers 500 when a function crashes
+                print(f"handler crashed: {type(exc).__name__}: {exc}", flush=True)
+                resp = _json(500, {"message": "Internal Server Error"})
+            self._send(resp)
+
+        def _send(self, resp: GatewayResponse) -> None:
+            self.send_response(resp.status)
+            for name, value in resp.headers:
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("content-length", str(len(resp.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(resp.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    return Handler
+
+
+__all__ = ["REPO_ROOT", "LocalStack"]
