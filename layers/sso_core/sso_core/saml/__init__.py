@@ -1,0 +1,47 @@
+"""The SAML engine: pysaml2 in process, with a signature backend on the ``xmlsec`` binding.
+
+Pure logic (no AWS, no HTTP). See DESIGN.md section 2 and docs/decisions.md.
+
+- ``sp_metadata_xml``, ``build_authn_request``, ``generate_sp_keypair``: the SP side.
+- ``parse_idp_metadata``, ``validate_certificate``, ``validate_sso_url``: importing an IdP.
+- ``validate_response``: the ACS; returns ``ValidatedLogin`` or raises ``AcsRejected``.
+"""
+
+from .acs import REASONS, AcsRejected, ValidatedLogin, normalise_email, validate_response
+from .certificates import generate_sp_keypair
+from .connection import IdpSettings, SpIdentity
+from .crypto_backend import InProcessBackend
+from .idp_import import (
+    CheckedCertificate,
+    ImportedIdp,
+    InvalidCertificate,
+    InvalidIdpMetadata,
+    InvalidSsoUrl,
+    parse_idp_metadata,
+    validate_certificate,
+    validate_sso_url,
+)
+from .sp import AuthnStart, build_authn_request, sp_metadata_xml
+
+__all__ = [
+    "REASONS",
+    "AcsRejected",
+    "AuthnStart",
+    "CheckedCertificate",
+    "IdpSettings",
+    "ImportedIdp",
+    "InProcessBackend",
+    "InvalidCertificate",
+    "InvalidIdpMetadata",
+    "InvalidSsoUrl",
+    "SpIdentity",
+    "ValidatedLogin",
+    "build_authn_request",
+    "generate_sp_keypair",
+    "normalise_email",
+    "parse_idp_metadata",
+    "sp_metadata_xml",
+    "validate_certificate",
+    "validate_response",
+    "validate_sso_url",
+]
