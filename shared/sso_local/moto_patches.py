@@ -1,4 +1,4 @@
-"""Make moto's DynamoDB transactions behave like DynamoDB's: serializable, and O(items touched).
+"""Make moto's DynamoDB writes behave like DynamoDB's: atomic and serializable, transactions O(items touched).
 
 moto 5 snapshots every table a transaction touches with ``copy.deepcopy`` (O(table size) per transaction:
 about 0.4 s at 4,000 items) and restores the snapshot on failure without any lock, so two concurrent
@@ -42,7 +42,7 @@ def install() -> None:
     from moto.dynamodb.models.table import Table
 
     original = DynamoDBBackend.transact_write_items
-    backend_module.copy = _NoTableCopy(Table)  # type: ignore[attr-defined]
+    backend_module.copy = _NoTableCopy(Table)  # type: ignore[assignment]
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         with _LOCK:
@@ -73,4 +73,16 @@ def install() -> None:
                 raise
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    # Single conditional writes check and write in two steps too: make each item operation atomic.
+    for name in ("put_item", "update_item", "delete_item", "get_item", "batch_write_item", "query"):
+        setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     _installed = True
+
+
+def _serialised(method: Any) -> Any:
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return method(self, *args, **kwargs)
+
+    run.__name__ = method.__name__
+    return run

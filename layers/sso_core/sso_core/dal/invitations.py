@@ -1,0 +1,308 @@
+"""Invitations and their pointers, in the single table.
+
+Items:
+- invitation       pk=TENANT#<t>            sk=INVITE#<id>
+- pending pointer  pk=TENANT#<t>            sk=INVITEEMAIL#<email>  (invitation_id; exists while one is pending)
+- token pointer    pk=INVTOKEN#<sha256 hex> sk=INVTOKEN             (tenant_id, invitation_id; ttl)
+
+Uniqueness and single use are conditions inside one transaction, never read-then-write: a second pending
+invitation for an email fails on the pending pointer, an invitation for a member fails on the membership
+email pointer, and accepting consumes the token pointer and moves the invitation from pending to accepted
+together with creating the membership, so of two concurrent accepts exactly one commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import ConcurrentChange
+from ..models.invitations import Invitation, InvitationStatus, InvitationUnusable
+from ..models.users import AlreadyMember, Membership
+from . import users
+from .table import Table, cancellation_codes, error_code, key, serialize, serialize_values
+
+TOKEN_SK = "INVTOKEN"
+# The token pointer outlives the invitation's expiry a little; TTL deletion is lazy, so expiry is also
+# checked on every use.
+TOKEN_TTL_GRACE = timedelta(days=1)
+
+
+class PendingExists(Exception):
+    """The email already has a pending invitation in the tenant."""
+
+
+class TransactionConflict(Exception):
+    """Another transaction touched the same items at the same time; re-read and retry."""
+
+
+def _invite_sk(invitation_id: str) -> str:
+    return f"INVITE#{invitation_id}"
+
+
+def _pending_sk(email: str) -> str:
+    return f"INVITEEMAIL#{email}"
+
+
+def _token_pk(token_hash: str) -> str:
+    return f"INVTOKEN#{token_hash}"
+
+
+def _epoch(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def _to_item(inv: Invitation) -> dict[str, Any]:
+    return {
+        "pk": users.tenant_pk(inv.tenant_id),
+        "sk": _invite_sk(inv.id),
+        "type": "invitation",
+        **inv.model_dump(mode="json"),
+        # Numeric copy of expires_at for condition expressions.
+        "expires_epoch": _epoch(inv.expires_at),
+    }
+
+
+def _from_item(item: dict[str, Any]) -> Invitation:
+    return Invitation.model_validate(item)
+
+
+def _token_put(inv: Invitation, token_hash: str) -> dict[str, Any]:
+    return {
+        "Put": {
+            "Item": serialize(
+                {
+                    "pk": _token_pk(token_hash),
+                    "sk": TOKEN_SK,
+                    "type": "invitation_token",
+                    "tenant_id": inv.tenant_id,
+                    "invitation_id": inv.id,
+                    "ttl": _epoch(inv.expires_at + TOKEN_TTL_GRACE),
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def _token_delete(token_hash: str, must_exist: bool) -> dict[str, Any]:
+    op: dict[str, Any] = {"Key": key(_token_pk(token_hash), TOKEN_SK)}
+    if must_exist:
+        op["ConditionExpression"] = "attribute_exists(pk)"
+    return {"Delete": op}
+
+
+def _pending_delete(inv: Invitation) -> dict[str, Any]:
+    return {
+        "Delete": {
+            "Key": key(users.tenant_pk(inv.tenant_id), _pending_sk(inv.email)),
+            "ConditionExpression": "attribute_not_exists(pk) OR invitation_id = :id",
+            "ExpressionAttributeValues": {":id": {"S": inv.id}},
+        }
+    }
+
+
+def _is_conflict(codes: list[str]) -> bool:
+    return "TransactionConflict" in codes
+
+
+class InvitationRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # ---- reads ----------------------------------------------------------------------------
+    def get(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        item = self.table.get(users.tenant_pk(tenant_id), _invite_sk(invitation_id))
+        return _from_item(item) if item else None
+
+    def pending_for_email(self, tenant_id: str, email: str) -> Invitation | None:
+        pointer = self.table.get(users.tenant_pk(tenant_id), _pending_sk(email))
+        return self.get(tenant_id, str(pointer["invitation_id"])) if pointer else None
+
+    def by_token_hash(self, token_hash: str) -> Invitation | None:
+        """The invitation a token points to, whatever its state (the caller checks usability)."""
+        pointer = self.table.get(_token_pk(token_hash), TOKEN_SK)
+        if not pointer:
+            return None
+        return self.get(str(pointer["tenant_id"]), str(pointer["invitation_id"]))
+
+    def list_for_tenant(self, tenant_id: str) -> list[Invitation]:
+        items = self.table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": {"S": users.tenant_pk(tenant_id)}, ":p": {"S": "INVITE#"}},
+            ConsistentRead=True,
+        )
+        return sorted((_from_item(i) for i in items), key=lambda i: (i.created_at, i.id), reverse=True)
+
+    # ---- writes ---------------------------------------------------------------------------
+    def create(self, inv: Invitation) -> None:
+        """Store a new pending invitation with its pending and token pointers.
+
+        Raises PendingExists (the email has a pending invitation), AlreadyMember, or TransactionConflict.
+        """
+        assert inv.token_hash is not None
+        ops = [
+            {"Put": {"Item": serialize(_to_item(inv)), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {
+                "Put": {
+                    "Item": serialize(
+                        {
+                            "pk": users.tenant_pk(inv.tenant_id),
+                            "sk": _pending_sk(inv.email),
+                            "type": "invitation_pending",
+                            "invitation_id": inv.id,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            _token_put(inv, inv.token_hash),
+            users.no_member_check_op(inv.tenant_id, inv.email),
+        ]
+        try:
+            self.table.transact(ops)
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc)
+            if len(codes) > 3 and codes[3] == "ConditionalCheckFailed":
+                raise AlreadyMember() from exc
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise PendingExists() from exc
+            if _is_conflict(codes):
+                raise TransactionConflict() from exc
+            raise
+
+    def discard(self, inv: Invitation) -> None:
+        """Undo ``create`` of an invitation whose mail could not be sent (its token was never seen)."""
+        assert inv.token_hash is not None
+        ops = [
+            {
+                "Delete": {
+                    "Key": key(users.tenant_pk(inv.tenant_id), _invite_sk(inv.id)),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(inv.version)}},
+                }
+            },
+            _pending_delete(inv),
+            _token_delete(inv.token_hash, must_exist=False),
+        ]
+        self.table.transact(ops)
+
+    def rotate_token(self, current: Invitation, renewed: Invitation) -> Invitation:
+        """Replace ``current``'s token with ``renewed``'s (new hash and expiry): the old link stops working.
+
+        Conditioned on the version and the pending state ``current`` was read in; ConcurrentChange otherwise.
+        """
+        assert renewed.token_hash is not None
+        saved = renewed.model_copy(update={"version": current.version + 1})
+        ops: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "Item": serialize(_to_item(saved)),
+                    "ConditionExpression": "version = :v AND #status = :pending",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": serialize_values(
+                        {":v": current.version, ":pending": InvitationStatus.PENDING.value}
+                    ),
+                }
+            },
+            _token_put(saved, renewed.token_hash),
+        ]
+        if current.token_hash:
+            ops.append(_token_delete(current.token_hash, must_exist=False))
+        try:
+            self.table.transact(ops)
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise ConcurrentChange() from exc
+            raise
+        return saved
+
+    def revoke(self, current: Invitation, when: datetime) -> Invitation:
+        """Pending to revoked, dropping both pointers; ConcurrentChange if it changed since it was read."""
+        saved = current.model_copy(
+            update={
+                "status": InvitationStatus.REVOKED,
+                "revoked_at": when,
+                "token_hash": None,
+                "version": current.version + 1,
+            }
+        )
+        ops: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "Item": serialize(_to_item(saved)),
+                    "ConditionExpression": "version = :v AND #status = :pending",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": serialize_values(
+                        {":v": current.version, ":pending": InvitationStatus.PENDING.value}
+                    ),
+                }
+            },
+            _pending_delete(current),
+        ]
+        if current.token_hash:
+            ops.append(_token_delete(current.token_hash, must_exist=False))
+        try:
+            self.table.transact(ops)
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise ConcurrentChange() from exc
+            raise
+        return saved
+
+    def accept(self, current: Invitation, token_hash: str, membership: Membership, when: datetime) -> Invitation:
+        """One transaction: the token is consumed, the invitation goes pending to accepted, the membership
+        and its email pointer are created. Both or neither.
+
+        Raises InvitationUnusable (token used, rotated or revoked meanwhile, or expired), AlreadyMember, or
+        TransactionConflict (a concurrent transaction on the same items; re-read and retry).
+        """
+        saved = current.model_copy(
+            update={
+                "status": InvitationStatus.ACCEPTED,
+                "accepted_at": when,
+                "user_id": membership.user_id,
+                "token_hash": None,
+                "version": current.version + 1,
+            }
+        )
+        ops: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "Item": serialize(_to_item(saved)),
+                    "ConditionExpression": (
+                        "#status = :pending AND token_hash = :h AND expires_epoch > :now AND version = :v"
+                    ),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": serialize_values(
+                        {
+                            ":pending": InvitationStatus.PENDING.value,
+                            ":h": token_hash,
+                            ":now": _epoch(when),
+                            ":v": current.version,
+                        }
+                    ),
+                }
+            },
+            _token_delete(token_hash, must_exist=True),
+            _pending_delete(current),
+            *users.create_ops(membership),
+        ]
+        try:
+            self.table.transact(ops)
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc)
+            if "ConditionalCheckFailed" in codes[:3]:
+                raise InvitationUnusable() from exc
+            if len(codes) > 4 and codes[4] == "ConditionalCheckFailed":
+                raise AlreadyMember() from exc
+            if _is_conflict(codes):
+                raise TransactionConflict() from exc
+            raise
+        return saved

@@ -1,0 +1,158 @@
+"""Memberships and their per-tenant email uniqueness pointer, in the single table.
+
+Items:
+- membership     pk=TENANT#<t> sk=USER#<user_id>       (the user record of one tenant)
+- email pointer  pk=TENANT#<t> sk=USEREMAIL#<email>    (user_id; one membership per email and tenant)
+
+A membership is only ever created by accepting an invitation (``dal.invitations``), together with its
+pointer in one transaction; removal deletes both in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import ConcurrentChange
+from ..models.users import Membership
+from .table import Table, error_code, key, serialize, serialize_values
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def user_sk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def user_email_sk(email: str) -> str:
+    return f"USEREMAIL#{email}"
+
+
+def _to_item(m: Membership) -> dict[str, Any]:
+    return {"pk": tenant_pk(m.tenant_id), "sk": user_sk(m.user_id), "type": "membership", **m.model_dump(mode="json")}
+
+
+def _from_item(item: dict[str, Any]) -> Membership:
+    return Membership.model_validate(item)
+
+
+def create_ops(m: Membership) -> list[dict[str, Any]]:
+    """Transaction ops that create ``m`` and claim its email; the pointer fails if the email is a member."""
+    return [
+        {"Put": {"Item": serialize(_to_item(m)), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {
+            "Put": {
+                "Item": serialize(
+                    {
+                        "pk": tenant_pk(m.tenant_id),
+                        "sk": user_email_sk(m.email),
+                        "type": "membership_email",
+                        "user_id": m.user_id,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+    ]
+
+
+def no_member_check_op(tenant_id: str, email: str) -> dict[str, Any]:
+    """Transaction op that fails when ``email`` already has a membership in the tenant."""
+    return {
+        "ConditionCheck": {
+            "Key": key(tenant_pk(tenant_id), user_email_sk(email)),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+class MembershipRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # ---- reads ----------------------------------------------------------------------------
+    def get(self, tenant_id: str, user_id: str) -> Membership | None:
+        item = self.table.get(tenant_pk(tenant_id), user_sk(user_id))
+        return _from_item(item) if item else None
+
+    def user_id_for_email(self, tenant_id: str, email: str) -> str | None:
+        item = self.table.get(tenant_pk(tenant_id), user_email_sk(email))
+        return str(item["user_id"]) if item else None
+
+    def by_email(self, tenant_id: str, email: str) -> Membership | None:
+        user_id = self.user_id_for_email(tenant_id, email)
+        return self.get(tenant_id, user_id) if user_id else None
+
+    def list_for_tenant(self, tenant_id: str) -> list[Membership]:
+        items = self.table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": {"S": tenant_pk(tenant_id)}, ":p": {"S": "USER#"}},
+            ConsistentRead=True,
+        )
+        return sorted((_from_item(i) for i in items), key=lambda m: (m.email, m.user_id))
+
+    # ---- writes ---------------------------------------------------------------------------
+    def update(self, m: Membership, role: str, accounts: list[str]) -> Membership:
+        """Set role and accounts, conditioned on the version ``m`` was read at (last sign-in is left alone)."""
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
+                UpdateExpression="SET #role = :role, accounts = :accounts, version = :next",
+                ConditionExpression="version = :v",
+                ExpressionAttributeNames={"#role": "role"},
+                ExpressionAttributeValues=serialize_values(
+                    {":role": role, ":accounts": accounts, ":next": m.version + 1, ":v": m.version}
+                ),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise ConcurrentChange() from exc
+            raise
+        return m.model_copy(update={"role": role, "accounts": accounts, "version": m.version + 1})
+
+    def delete(self, m: Membership) -> None:
+        """Delete the membership and free its email, atomically; refused if it changed since it was read."""
+        ops: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "Key": key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(m.version)}},
+                }
+            },
+            {
+                "Delete": {
+                    "Key": key(tenant_pk(m.tenant_id), user_email_sk(m.email)),
+                    "ConditionExpression": "attribute_not_exists(pk) OR user_id = :u",
+                    "ExpressionAttributeValues": {":u": {"S": m.user_id}},
+                }
+            },
+        ]
+        try:
+            self.table.transact(ops)
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise ConcurrentChange() from exc
+            raise
+
+    def record_login(self, m: Membership, when: datetime) -> bool:
+        """Set the last sign-in; False if the membership no longer exists (removed meanwhile)."""
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
+                UpdateExpression="SET last_login_at = :w",
+                ConditionExpression="attribute_exists(pk) AND #status = :active",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=serialize_values({":w": when.isoformat(), ":active": "active"}),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

@@ -1,0 +1,140 @@
+"""Outgoing mail: the invitation message from templates, sent through SES or written to a local outbox.
+
+Every value substituted into the HTML template is HTML-escaped; header values are stripped of control
+characters so that no value can add a header.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+
+from .config import Settings
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    to: str
+    subject: str
+    html: str
+    text: str
+
+
+class Mailer(Protocol):
+    def send(self, mail: OutgoingMail) -> str:
+        """Send ``mail``; returns the message id. Raises on failure."""
+        ...
+
+
+class SesMailer:
+    """SES v2 ``SendEmail`` with simple content (HTML and plain text)."""
+
+    def __init__(self, sender: str, client: Any | None = None) -> None:
+        self.sender = sender
+        self.client = client or boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+    def send(self, mail: OutgoingMail) -> str:
+        resp = self.client.send_email(
+            FromEmailAddress=self.sender,
+            Destination={"ToAddresses": [mail.to]},
+            Content={
+                "Simple": {
+                    "Subject": {"Data": header_value(mail.subject), "Charset": "UTF-8"},
+                    "Body": {
+                        "Html": {"Data": mail.html, "Charset": "UTF-8"},
+                        "Text": {"Data": mail.text, "Charset": "UTF-8"},
+                    },
+                }
+            },
+        )
+        return str(resp["MessageId"])
+
+
+class OutboxMailer:
+    """Writes each message as one RFC 5322 ``.eml`` file into a folder (the local stack's outbox)."""
+
+    def __init__(self, sender: str, folder: Path) -> None:
+        self.sender = sender
+        self.folder = folder
+
+    def send(self, mail: OutgoingMail) -> str:
+        msg = EmailMessage()
+        msg["From"] = header_value(self.sender)
+        msg["To"] = header_value(mail.to)
+        msg["Subject"] = header_value(mail.subject)
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        message_id = make_msgid(domain="sso.local")
+        msg["Message-ID"] = message_id
+        msg.set_content(mail.text)
+        msg.add_alternative(mail.html, subtype="html")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.eml"
+        tmp = self.folder / f".{name}.tmp"
+        tmp.write_bytes(msg.as_bytes())
+        tmp.replace(self.folder / name)  # readers never see a half-written file
+        return message_id
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    """The outbox when ``local_outbox`` is set (local stack), else SES."""
+    if settings.local_outbox:
+        return OutboxMailer(settings.mail_sender, Path(settings.local_outbox))
+    return SesMailer(settings.mail_sender)
+
+
+def header_value(value: str) -> str:
+    return _CONTROL.sub(" ", value).strip()
+
+
+# ---- templates ----------------------------------------------------------------------------
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template(resources.files("sso_core").joinpath("templates", name).read_text(encoding="utf-8"))
+
+
+def render(name: str, values: dict[str, str], *, escape: bool) -> str:
+    """Template ``name`` with ``values`` substituted (HTML-escaped when ``escape``); a missing value raises."""
+    if escape:
+        values = {k: html.escape(v, quote=True) for k, v in values.items()}
+    return _template(name).substitute(values)
+
+
+def format_expiry(when: datetime) -> str:
+    utc = when.astimezone(UTC)
+    return f"{utc.day} {utc:%B %Y, %H:%M} UTC"
+
+
+def invitation_mail(
+    *, to: str, tenant_name: str, inviter: str, role: str, accept_link: str, expires_at: datetime
+) -> OutgoingMail:
+    values = {
+        "tenant_name": tenant_name,
+        "inviter": inviter or "An administrator",
+        "email": to,
+        "role": role,
+        "accept_link": accept_link,
+        "expires_at": format_expiry(expires_at),
+    }
+    return OutgoingMail(
+        to=to,
+        subject=header_value(f"You are invited to join {tenant_name}"),
+        html=render("invitation.html", values, escape=True),
+        text=render("invitation.txt", values, escape=False),
+    )
