@@ -132,9 +132,8 @@ def main() -> dict[str, float]:
         print(f"due domains            {DUE} (and {NOT_DUE} not due)")
         print(f"checked / verified     {checked} / {summary.verified} in {elapsed:.2f} s (target: 2000 within 60 s)")
         print(f"throughput             {figures['domains_per_second']:.0f} domains/s")
-        print(
-            f"DynamoDB requests      {figures['dynamodb_requests_per_domain']:.3f} per due domain ({dict(counter.calls)})"
-        )
+        per_domain = figures["dynamodb_requests_per_domain"]
+        print(f"DynamoDB requests      {per_domain:.3f} per due domain ({dict(counter.calls)})")
         print(f"DNS queries            {figures['dns_queries_per_domain']:.3f} per due domain")
         print(
             f"items read per due domain: ours {figures['items_read_per_due_domain']:.2f} (sparse index) vs "

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import BaseModel, ValidationError
 
+from .audit import current_request_id
 from .config import Settings
 from .errors import DomainError, Forbidden, InvalidRequest, Unauthorized
 from .observability import logger
@@ -96,6 +97,7 @@ def require_role(app: APIGatewayHttpResolver, settings: Settings, role: str) -> 
     if not claims:
         raise Unauthorized()
     caller = caller_from_claims(claims, settings)
+    current_request_id.set(str((app.current_event.get("requestContext") or {}).get("requestId") or ""))
     if not caller.at_least(role):
         raise Forbidden(f"This action needs the {role} role.")
     return caller

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .api import Caller
+from .audit import Actor, AuditLog
 from .clock import Clock, utcnow
 from .config import Settings
 from .dal.domains import AlreadyExists, DomainRepository
 from .dns_check import CheckResult, TxtLookup, TxtResolver, record_name, record_value
 from .domain_names import normalise_domain
-from .errors import ConcurrentChange, DomainNotFound, DomainTaken, InvalidDomain
+from .errors import ConcurrentChange, Conflict, DomainNotFound, DomainTaken, InvalidDomain
 from .models.domains import (
     DomainClaim,
     DomainList,
@@ -44,6 +45,11 @@ def pending_delay(attempts: int) -> timedelta:
     return timedelta(seconds=PENDING_BACKOFF_SECONDS[min(attempts, len(PENDING_BACKOFF_SECONDS) - 1)])
 
 
+class DomainInUse(Conflict):
+    code = "domain_in_use"
+    default_message = "An enabled SSO connection signs in this domain; disable the connection first."
+
+
 @dataclass(frozen=True)
 class Outcome:
     label: str
@@ -62,6 +68,7 @@ class DomainService:
         self.repo = repo
         self.resolver = resolver or TxtResolver(settings.dns_nameservers, settings.dns_timeout_seconds)
         self.clock = clock
+        self.audit = AuditLog(repo.table)
 
     # ---- presentation ---------------------------------------------------------------------
     def record(self, claim: DomainClaim) -> VerificationRecord:
@@ -107,8 +114,9 @@ class DomainService:
             expires_at=now + timedelta(hours=self.settings.pending_expiry_hours),
             next_check_at=now + pending_delay(0),
         )
+        added = self.audit.put_op(caller.tenant_id, caller, "domain.added", domain, None, {"status": "pending"}, now)
         try:
-            self.repo.create_claim(claim)
+            self.repo.create_claim(claim, [added])
         except AlreadyExists:
             # A concurrent add by the same tenant won; answer with its record.
             current = self.repo.get_claim(domain, caller.tenant_id)
@@ -147,8 +155,17 @@ class DomainService:
         return self.to_out(self.get_claim(caller, raw_domain))
 
     def delete(self, caller: Caller, raw_domain: object) -> None:
+        from .dal.connections import ConnectionRepository
+        from .models.connections import ConnectionStatus
+
         claim = self.get_claim(caller, raw_domain)
-        self.repo.delete_claim(claim)
+        conn = ConnectionRepository(self.repo.table).connection_for_domain(claim.domain)
+        if conn is not None and conn.tenant_id == caller.tenant_id and conn.status is ConnectionStatus.ENABLED:
+            raise DomainInUse()
+        deleted = self.audit.put_op(
+            caller.tenant_id, caller, "domain.deleted", claim.domain, {"status": claim.status.value}, None
+        )
+        self.repo.delete_claim(claim, [deleted])
         logger.info("domain deleted", extra={"tenant_id": caller.tenant_id, "domain": claim.domain})
 
     def verify_now(self, caller: Caller, raw_domain: object) -> VerifyOut:
@@ -157,7 +174,7 @@ class DomainService:
             record_name(claim.domain, self.settings.dns_record_label),
             record_value(claim.token, self.settings.dns_record_prefix),
         )
-        outcome = self.apply(claim, lookup, on_demand=True)
+        outcome = self.apply(claim, lookup, on_demand=True, actor=caller)
         if outcome.label == "taken":
             raise DomainTaken()
         assert outcome.claim.last_check is not None
@@ -169,7 +186,7 @@ class DomainService:
         )
 
     # ---- state machine --------------------------------------------------------------------
-    def apply(self, claim: DomainClaim, lookup: TxtLookup, on_demand: bool = False) -> Outcome:
+    def apply(self, claim: DomainClaim, lookup: TxtLookup, on_demand: bool = False, actor: object = None) -> Outcome:
         """Move ``claim`` according to one DNS lookup and persist it. Indeterminate never changes state."""
         now = self.clock()
         check = LastCheck(
@@ -180,12 +197,13 @@ class DomainService:
             detail=lookup.detail,
         )
         base = claim.model_copy(update={"last_check": check})
+        who = actor if actor is not None else Actor.system()
         if claim.status is DomainStatus.VERIFIED:
-            return self._apply_verified(base, claim.version, lookup.result, now)
-        return self._apply_pending(base, claim.version, lookup.result, now, on_demand)
+            return self._apply_verified(base, claim.version, lookup.result, now, who)
+        return self._apply_pending(base, claim.version, lookup.result, now, on_demand, who)
 
     def _apply_pending(
-        self, claim: DomainClaim, version: int, result: CheckResult, now: datetime, on_demand: bool
+        self, claim: DomainClaim, version: int, result: CheckResult, now: datetime, on_demand: bool, actor: object
     ) -> Outcome:
         if result is CheckResult.VERIFIED:
             verified = claim.model_copy(
@@ -199,7 +217,16 @@ class DomainService:
                 }
             )
             try:
-                saved = self.repo.verify_claim(verified, version)
+                audit = self.audit.put_op(
+                    claim.tenant_id,
+                    actor,
+                    "domain.verified",
+                    claim.domain,
+                    {"status": claim.status.value},
+                    {"status": "verified"},
+                    now,
+                )
+                saved = self.repo.verify_claim(verified, version, [audit])
             except DomainTaken:
                 detail = "the record matches, but another organisation verified this domain first"
                 assert claim.last_check is not None
@@ -237,7 +264,9 @@ class DomainService:
             return claim.next_check_at  # an on-demand check does not push the schedule back
         return now + pending_delay(claim.attempts)
 
-    def _apply_verified(self, claim: DomainClaim, version: int, result: CheckResult, now: datetime) -> Outcome:
+    def _apply_verified(
+        self, claim: DomainClaim, version: int, result: CheckResult, now: datetime, actor: object
+    ) -> Outcome:
         recheck = now + timedelta(hours=self.settings.verified_recheck_hours)
         if result is CheckResult.VERIFIED:
             ok = claim.model_copy(update={"missing_since": None, "next_check_at": recheck})
@@ -261,7 +290,16 @@ class DomainService:
                 }
             )
             logger.warning("domain verification lost", extra={"tenant_id": claim.tenant_id, "domain": claim.domain})
-            return Outcome("lost", self.repo.release_claim(lost, version))
+            audit = self.audit.put_op(
+                claim.tenant_id,
+                actor,
+                "domain.lost",
+                claim.domain,
+                {"status": "verified"},
+                {"status": "pending", "record_missing_since": missing_since.isoformat()},
+                now,
+            )
+            return Outcome("lost", self.repo.release_claim(lost, version, [audit]))
         next_check = min(missing_since + grace, now + timedelta(seconds=MISSING_RECHECK_SECONDS))
         if claim.missing_since is None:
             logger.warning("verification record missing", extra={"tenant_id": claim.tenant_id, "domain": claim.domain})

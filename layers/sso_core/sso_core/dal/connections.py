@@ -92,7 +92,10 @@ class ConnectionRepository:
                                 "tenant_id": conn.tenant_id,
                             }
                         ),
-                        "ConditionExpression": "attribute_not_exists(pk)",
+                        # Another tenant's pointer is stale: the caller verified this domain, and a domain has
+                        # one verified owner. The caller's own other connection keeps it (DomainHasConnection).
+                        "ConditionExpression": "attribute_not_exists(pk) OR tenant_id <> :t",
+                        "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
                     }
                 }
             )
@@ -121,10 +124,14 @@ class ConnectionRepository:
             self.table.transact([put, *(extra_ops or [])])
         except ClientError as exc:
             if error_code(exc) == "TransactionCanceledException":
-                codes = cancellation_codes(exc)
-                if codes and codes[0] == "ConditionalCheckFailed":
-                    raise ConcurrentChange() from exc
-                raise IdpEntityTaken() from exc
+                ops = [put, *(extra_ops or [])]
+                for code, op in zip(cancellation_codes(exc), ops, strict=False):
+                    body = op.get("Put") or {}
+                    if code == "ConditionalCheckFailed" and str(
+                        body.get("Item", {}).get("pk", {}).get("S", "")
+                    ).startswith("IDPENTITY#"):
+                        raise IdpEntityTaken() from exc
+                raise ConcurrentChange() from exc
             raise
         return saved
 

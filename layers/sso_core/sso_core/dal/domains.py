@@ -11,7 +11,7 @@ becoming verified is one transaction with the owner lock, so two tenants can nev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -98,17 +98,25 @@ class DomainRepository:
             params["ExclusiveStartKey"] = last
 
     # ---- writes ---------------------------------------------------------------------------
-    def create_claim(self, claim: DomainClaim) -> None:
+    def create_claim(self, claim: DomainClaim, extra_ops: Sequence[dict[str, Any]] = ()) -> None:
+        put = {"Item": serialize(_to_item(claim)), "ConditionExpression": "attribute_not_exists(pk)"}
         try:
-            self.table.client.put_item(
-                TableName=self.table.name,
-                Item=serialize(_to_item(claim)),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+            if extra_ops:
+                self.table.transact([{"Put": put}, *extra_ops])
+            else:
+                self.table.client.put_item(TableName=self.table.name, **put)
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) in ("ConditionalCheckFailedException", "TransactionCanceledException"):
                 raise AlreadyExists from exc
             raise
+
+    def put_claim_op(self, claim: DomainClaim, expected_version: int) -> dict[str, Any]:
+        """Transaction op: save ``claim`` if it is still at ``expected_version``."""
+        return self._put_claim(claim, expected_version)
+
+    def transact_checked(self, ops: list[dict[str, Any]]) -> None:
+        """Run a transaction; any failed condition means a concurrent change (retry)."""
+        self._transact(ops)
 
     def _put_claim(self, claim: DomainClaim, expected_version: int) -> dict[str, Any]:
         return {
@@ -129,7 +137,9 @@ class DomainRepository:
             raise
         return claim.model_copy(update={"version": expected_version + 1})
 
-    def verify_claim(self, claim: DomainClaim, expected_version: int) -> DomainClaim:
+    def verify_claim(
+        self, claim: DomainClaim, expected_version: int, extra_ops: Sequence[dict[str, Any]] = ()
+    ) -> DomainClaim:
         """Make ``claim`` the verified owner, atomically with the owner lock."""
         assert claim.verified_at is not None
         owner = {
@@ -147,15 +157,19 @@ class DomainRepository:
                 "ExpressionAttributeValues": {":t": {"S": claim.tenant_id}},
             }
         }
-        self._transact([owner, self._put_claim(claim, expected_version)], taken_if_first_fails=True)
+        self._transact([owner, self._put_claim(claim, expected_version), *extra_ops], taken_if_first_fails=True)
         return claim.model_copy(update={"version": expected_version + 1})
 
-    def release_claim(self, claim: DomainClaim, expected_version: int) -> DomainClaim:
+    def release_claim(
+        self, claim: DomainClaim, expected_version: int, extra_ops: Sequence[dict[str, Any]] = ()
+    ) -> DomainClaim:
         """Save ``claim`` (no longer verified) and drop the owner lock it held, atomically."""
-        self._transact([self._delete_owner(claim.domain, claim.tenant_id), self._put_claim(claim, expected_version)])
+        self._transact(
+            [self._delete_owner(claim.domain, claim.tenant_id), self._put_claim(claim, expected_version), *extra_ops]
+        )
         return claim.model_copy(update={"version": expected_version + 1})
 
-    def delete_claim(self, claim: DomainClaim) -> None:
+    def delete_claim(self, claim: DomainClaim, extra_ops: Sequence[dict[str, Any]] = ()) -> None:
         ops: list[dict[str, Any]] = [
             {
                 "Delete": {
@@ -167,6 +181,17 @@ class DomainRepository:
         ]
         if claim.status is DomainStatus.VERIFIED:
             ops.insert(0, self._delete_owner(claim.domain, claim.tenant_id))
+        # This tenant's routing of the domain to one of its connections goes with the claim.
+        ops.append(
+            {
+                "Delete": {
+                    "Key": key(_pk(claim.domain), "CONNECTION"),
+                    "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
+                    "ExpressionAttributeValues": {":t": {"S": claim.tenant_id}},
+                }
+            }
+        )
+        ops.extend(extra_ops)
         self._transact(ops)
 
     def _delete_owner(self, domain: str, tenant_id: str) -> dict[str, Any]:

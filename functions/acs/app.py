@@ -1,0 +1,87 @@
+"""The SAML assertion consumer service (public): validates the IdP's POST completely, then hands a one-time code
+to the application. Failures show "SSO auth failed" and a reference; the reason goes to the login trace."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sso_core.acs_service import AcsService, new_reference
+from sso_core.api import create_resolver
+from sso_core.config import get_settings
+from sso_core.dal.table import Table
+from sso_core.observability import logger, metrics, tracer
+from sso_core.pages import PAGE_HEADERS, sso_failed, sso_unsolicited
+
+app = create_resolver()
+MAX_FORM_BYTES = 400 * 1024  # the SAMLResponse itself is capped at 256 KiB by the validator
+
+
+@cache
+def service() -> AcsService:
+    settings = get_settings()
+    return AcsService(settings, Table(settings.table_name))
+
+
+def _page(status: int, html: str) -> Response:
+    return Response(status_code=status, content_type="text/html; charset=utf-8", body=html, headers=PAGE_HEADERS)
+
+
+@app.post("/saml/<connection_id>/acs")
+def acs(connection_id: str) -> Response:
+    event = app.current_event
+    raw = event.decoded_body or ""
+    if len(raw) > MAX_FORM_BYTES:
+        reference = new_reference()
+        logger.warning("ACS body too large", extra={"reference": reference, "connection_id": connection_id})
+        return _page(413, sso_failed(reference))
+    form = parse_qs(raw, max_num_fields=8, keep_blank_values=True) if raw else {}
+    cookies: dict[str, str] = {}
+    for pair in event.cookies or []:
+        name, _, value = pair.partition("=")
+        cookies.setdefault(name.strip(), value.strip())
+    result = service().consume(connection_id, (form.get("SAMLResponse") or [None])[0], cookies)
+    if result.outcome == "success" and result.redirect_url:
+        expire = []
+        if result.clear_cookie is not None:
+            c = result.clear_cookie
+            expire = [
+                Cookie(
+                    name=c.name,
+                    value="",
+                    path=c.path,
+                    secure=True,
+                    http_only=True,
+                    max_age=0,
+                    same_site=SameSite.NONE_MODE,
+                )
+            ]
+        return Response(
+            status_code=302,
+            headers={"Location": result.redirect_url, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+            cookies=expire,
+            body="",
+        )
+    if result.outcome == "unsolicited":
+        return _page(400, sso_unsolicited(result.reference))
+    status = 403 if result.reason in _FORBIDDEN else 400
+    return _page(status, sso_failed(result.reference))
+
+
+# Refusals about who the user is or may be (as opposed to a malformed or mismatched message).
+_FORBIDDEN = frozenset(
+    {"user_not_invited", "invitation_not_accepted", "domain_not_verified", "connection_disabled", "replayed"}
+)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

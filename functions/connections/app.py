@@ -1,0 +1,125 @@
+"""SSO connections (owner): create, list, get, import the IdP, settings, and the login trace."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sso_core.api import create_resolver, json_response, model_response, parse_body, require_role
+from sso_core.audit import AuditLog
+from sso_core.config import get_settings
+from sso_core.connections import ConnectionService
+from sso_core.dal.logins import LoginStateRepository
+from sso_core.dal.table import Table
+from sso_core.errors import InvalidRequest
+from sso_core.models.connections import CreateConnectionRequest, IdpFieldsRequest, UpdateConnectionRequest
+from sso_core.observability import logger, metrics, tracer
+
+app = create_resolver()
+
+
+@cache
+def table() -> Table:
+    return Table(get_settings().table_name)
+
+
+def service() -> ConnectionService:
+    return ConnectionService(get_settings(), table())
+
+
+@app.post("/connections")
+def create_connection() -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    request = parse_body(app, CreateConnectionRequest)
+    out = service().create(caller, request.domains)
+    AuditLog(table()).record(caller.tenant_id, caller, "connection.created", out.id, None, {"domains": out.domains})
+    return model_response(201, out)
+
+
+@app.get("/connections")
+def list_connections() -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    return model_response(200, service().list(caller))
+
+
+@app.get("/connections/<connection_id>")
+def get_connection(connection_id: str) -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    return model_response(200, service().get(caller, connection_id))
+
+
+@app.put("/connections/<connection_id>/idp")
+def set_idp(connection_id: str) -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    request = parse_body(app, IdpFieldsRequest)
+    before, after, out = service().set_idp(caller, connection_id, request)
+    AuditLog(table()).record(
+        caller.tenant_id,
+        caller,
+        "connection.idp_changed",
+        connection_id,
+        _idp_summary(before.idp),
+        _idp_summary(after.idp),
+    )
+    return model_response(200, out)
+
+
+@app.patch("/connections/<connection_id>")
+def update_connection(connection_id: str) -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    request = parse_body(app, UpdateConnectionRequest)
+    before, after = service().update(caller, connection_id, request)
+    AuditLog(table()).record(
+        caller.tenant_id,
+        caller,
+        "connection.settings_changed",
+        connection_id,
+        {"signed_requests": before.signed_requests, "binding": before.binding},
+        {"signed_requests": after.signed_requests, "binding": after.binding},
+    )
+    return model_response(200, service().to_out(after))
+
+
+@app.get("/connections/<connection_id>/logins")
+def login_trace(connection_id: str) -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    conn = service().get_connection(caller, connection_id)
+    query = app.current_event.query_string_parameters or {}
+    try:
+        limit = int(query.get("limit", "50"))
+    except ValueError:
+        raise InvalidRequest("limit must be a number from 1 to 200.") from None
+    if not 1 <= limit <= 200:
+        raise InvalidRequest("limit must be a number from 1 to 200.")
+    reference = query.get("reference")
+    entries, cursor = LoginStateRepository(table()).traces(conn.id, limit=limit, after=query.get("cursor"))
+    logins = [
+        {
+            "time": e.time.isoformat(),
+            "reference": e.reference,
+            "result": e.result,
+            "reason": e.reason,
+            "detail": e.detail,
+            "email_domain": e.email_domain,
+        }
+        for e in entries
+        if reference is None or e.reference == reference
+    ]
+    return json_response(200, {"logins": logins, "next_cursor": cursor})
+
+
+def _idp_summary(idp: Any) -> dict[str, Any] | None:
+    if idp is None:
+        return None
+    return {"entity_id": idp.entity_id, "sso_url": idp.sso_url, "certificates": len(idp.certificates)}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

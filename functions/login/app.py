@@ -1,0 +1,91 @@
+"""Public login: discovery by email, and the SP-initiated start (signed AuthnRequest, POST or Redirect)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from sso_core.api import create_resolver, json_response, parse_body
+from sso_core.config import get_settings
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.table import Table
+from sso_core.errors import DomainError
+from sso_core.login import discover, start_login
+from sso_core.observability import logger, metrics, tracer
+from sso_core.pages import PAGE_HEADERS, sso_unavailable
+
+app = create_resolver()
+
+
+class DiscoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=320)
+
+
+@cache
+def table() -> Table:
+    return Table(get_settings().table_name)
+
+
+@app.post("/login/discover")
+def discover_route() -> Response:
+    request = parse_body(app, DiscoverRequest)
+    found = discover(get_settings(), table(), request.email)
+    return json_response(
+        200,
+        {
+            "method": found.decision.method,
+            "redirect_url": found.redirect_url,
+            "password_allowed": found.decision.password_allowed,
+            "notice": found.decision.notice,
+        },
+    )
+
+
+@app.get("/saml/<connection_id>/login")
+def start(connection_id: str) -> Response:
+    query = app.current_event.query_string_parameters or {}
+    conn = ConnectionRepository(table()).get(connection_id) if connection_id.startswith("conn_") else None
+    try:
+        started = start_login(get_settings(), table(), conn, query.get("email"), query.get("return_to"))
+    except DomainError as exc:
+        return Response(
+            status_code=exc.status,
+            content_type="text/html; charset=utf-8",
+            body=sso_unavailable(exc.message),
+            headers=PAGE_HEADERS,
+        )
+    authn, binding = started.authn, started.cookie
+    cookie = Cookie(
+        name=binding.name,
+        value=binding.value,
+        path=binding.path,
+        secure=True,
+        http_only=True,
+        max_age=binding.max_age,
+        same_site=SameSite.NONE_MODE,
+    )
+    metrics.add_metric(name="SsoLoginStarted", unit="Count", value=1)
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+    if authn.binding == "redirect":
+        return Response(status_code=302, headers={**headers, "Location": authn.url}, cookies=[cookie], body="")
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=authn.html,
+        headers={**headers, "Content-Security-Policy": authn.content_security_policy or "default-src 'none'"},
+        cookies=[cookie],
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

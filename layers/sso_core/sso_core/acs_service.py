@@ -1,0 +1,202 @@
+"""The ACS end to end: one SAML response in, a one-time code (or a refusal with a reason and a reference) out.
+
+Order of checks: the connection is enabled; the response validates (signature, issuer, audience, recipient,
+destination, times, one signed assertion); its assertion has not been used (single-use replay cache); its
+InResponseTo names a request issued by this connection to this browser (cookie), not yet used; the asserted
+email's domain is one of the connection's domains, verified by its tenant; the email belongs to an active
+membership. Every outcome goes to the connection's login trace; the browser only ever sees a reference.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .clock import Clock, utcnow
+from .config import Settings
+from .connections import idp_settings
+from .dal.connections import ConnectionRepository
+from .dal.domains import DomainRepository
+from .dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, TraceEntry
+from .dal.table import Table, serialize
+from .login import BindingCookie, browser_hash, cookie_name, sp_identity
+from .memberships import MembershipRefused, member_for_sso_login, record_sso_login
+from .models.connections import Connection, ConnectionStatus
+from .models.domains import DomainStatus
+from .models.users import Membership
+from .observability import logger, metrics
+from .saml import AcsRejected, ValidatedLogin, validate_response
+
+CODE_LIFETIME = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class AcsResult:
+    outcome: str  # "success" | "failed" | "unsolicited"
+    reference: str
+    reason: str
+    redirect_url: str | None = None
+    clear_cookie: BindingCookie | None = None  # the used binding cookie, to expire
+
+
+def new_reference() -> str:
+    raw = secrets.token_hex(6).upper()
+    return f"SSO-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+class AcsService:
+    def __init__(self, settings: Settings, table: Table, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.table = table
+        self.clock = clock
+        self.state = LoginStateRepository(table)
+        self.connections = ConnectionRepository(table)
+
+    def consume(self, connection_id: str, saml_response: str | None, cookies: Mapping[str, str]) -> AcsResult:
+        reference = new_reference()
+        conn = self.connections.get(connection_id) if connection_id.startswith("conn_") else None
+        if conn is None:
+            logger.warning("ACS for an unknown connection", extra={"reference": reference})
+            return AcsResult("failed", reference, "unknown_connection")
+        try:
+            login, membership, clear = self._check(conn, saml_response, cookies)
+        except _Refused as refusal:
+            return self._refuse(conn, reference, refusal)
+        code = secrets.token_urlsafe(32)
+        now = self.clock()
+        self.state.save_code(code, self._profile(conn, login, membership), now + CODE_LIFETIME)
+        self._record_success(conn, now)
+        self._trace(conn, reference, "success", "success", "code issued", login.email_domain)
+        metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
+        separator = "&" if "?" in self.settings.redirect_url else "?"
+        return AcsResult("success", reference, "success", f"{self.settings.redirect_url}{separator}code={code}", clear)
+
+    # ---- checks -------------------------------------------------------------------------------------
+    def _check(
+        self, conn: Connection, saml_response: str | None, cookies: Mapping[str, str]
+    ) -> tuple[ValidatedLogin, Membership, BindingCookie]:
+        if conn.status is not ConnectionStatus.ENABLED:
+            raise _Refused("connection_disabled", "Enterprise SSO is switched off for this connection")
+        idp = idp_settings(conn)
+        if idp is None:
+            raise _Refused("idp_incomplete", "the connection has no IdP configured")
+        if not saml_response:
+            raise _Refused("malformed", "no SAMLResponse in the form")
+        now = self.clock()
+        try:
+            login = validate_response(
+                saml_response,
+                sp=sp_identity(self.settings, conn.id),
+                idp=idp,
+                now=now,
+                skew_seconds=self.settings.clock_skew_seconds,
+            )
+        except AcsRejected as exc:
+            raise _Refused(exc.reason, exc.detail) from None
+        skew = timedelta(seconds=self.settings.clock_skew_seconds)
+        try:
+            self.state.remember_assertion(login.issuer, login.assertion_id, login.assertion_not_on_or_after + skew)
+        except AlreadyUsed:
+            raise _Refused("replayed", "this assertion was already used", login.email_domain) from None
+        name = cookie_name(login.in_response_to)
+        nonce = cookies.get(name, "")
+        try:
+            self.state.consume_request(login.in_response_to, conn.id, browser_hash(nonce), now)
+        except RequestUnusable as exc:
+            reason = "browser_binding_missing" if (not nonce and exc.reason == "request_other_browser") else exc.reason
+            raise _Refused(reason, _REQUEST_DETAILS[reason], login.email_domain) from None
+        if login.email_domain not in conn.domains or not self._verified(conn, login.email_domain):
+            raise _Refused(
+                "domain_not_verified",
+                "the asserted email's domain is not a verified domain of this connection",
+                login.email_domain,
+            )
+        try:
+            membership = member_for_sso_login(self.table, conn.tenant_id, login.email)
+            record_sso_login(self.table, membership, now)
+        except MembershipRefused as exc:
+            raise _Refused(exc.reason, _MEMBERSHIP_DETAILS.get(exc.reason, exc.reason), login.email_domain) from None
+        return login, membership, BindingCookie(name, "", f"/saml/{conn.id}/acs", 0)
+
+    def _verified(self, conn: Connection, domain: str) -> bool:
+        claim = DomainRepository(self.table).get_claim(domain, conn.tenant_id)
+        return claim is not None and claim.status is DomainStatus.VERIFIED
+
+    def _profile(self, conn: Connection, login: ValidatedLogin, member: Membership) -> dict[str, object]:
+        return {
+            "user": {
+                "user_id": member.user_id,
+                "email": member.email,
+                "tenant_id": conn.tenant_id,
+                "role": member.role,
+                "accounts": list(member.accounts),
+            },
+            "connection_id": conn.id,
+            "attributes": {
+                "given_name": login.given_name,
+                "surname": login.surname,
+                "object_id": login.object_id,
+                "name_id": login.name_id,
+                "name_id_format": login.name_id_format,
+                "session_index": login.session_index,
+                "idp_entity_id": login.issuer,
+                "authn_instant": login.authn_instant.isoformat() if login.authn_instant else None,
+            },
+        }
+
+    def _record_success(self, conn: Connection, now: datetime) -> None:
+        """First and last successful login (the password-login guard needs the first); bumps the version."""
+        self.table.client.update_item(
+            TableName=self.table.name,
+            Key={"pk": {"S": f"CONN#{conn.id}"}, "sk": {"S": "CONN"}},
+            UpdateExpression="SET last_success_at = :t, first_success_at = if_not_exists(first_success_at, :t) "
+            "ADD version :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":t": now.isoformat(), ":one": 1}),
+        )
+
+    # ---- refusals -------------------------------------------------------------------------------------
+    def _refuse(self, conn: Connection, reference: str, refusal: _Refused) -> AcsResult:
+        self._trace(conn, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
+        logger.warning(
+            "SSO login refused",
+            extra={
+                "tenant_id": conn.tenant_id,
+                "connection_id": conn.id,
+                "reference": reference,
+                "reason": refusal.reason,
+                "detail": refusal.detail,
+            },
+        )
+        metrics.add_metric(name="SsoLoginRefused", unit="Count", value=1)
+        outcome = "unsolicited" if refusal.reason == "unsolicited" else "failed"
+        return AcsResult(outcome, reference, refusal.reason)
+
+    def _trace(
+        self, conn: Connection, reference: str, result: str, reason: str, detail: str, domain: str | None
+    ) -> None:
+        self.state.record_trace(conn.id, TraceEntry(self.clock(), reference, result, reason, detail[:500], domain))
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, detail: str, email_domain: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+        self.email_domain = email_domain
+
+
+_REQUEST_DETAILS = {
+    "request_unknown": "InResponseTo names no outstanding request (never issued, already used, or expired)",
+    "request_expired": "the login request expired",
+    "request_other_connection": "InResponseTo names a request issued for another connection",
+    "request_other_browser": "InResponseTo names a request issued to another browser",
+    "browser_binding_missing": "the browser did not present the login cookie of this request",
+}
+
+_MEMBERSHIP_DETAILS = {
+    "user_not_invited": "no active membership for the asserted email in this organisation",
+    "invitation_not_accepted": "the asserted email's invitation has not been accepted yet",
+}

@@ -1,0 +1,143 @@
+"""The audit log: every change to security settings, with who, when, what, before and after, and request id.
+
+Entries live under the tenant (pk=TENANT#<t>, sk=AUDIT#<time>#<id>) and are read newest first. Where a change
+is a transaction, its entry is written in the same transaction (``put_op``), so no change goes unrecorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from .clock import utcnow
+from .dal.table import Table, key, serialize
+from .errors import InvalidRequest
+
+RETENTION = timedelta(days=400)
+
+# Set by the HTTP edge for each request (API Gateway's request id), read when an entry is written.
+current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # "user" | "system" | "public" (an invitee accepting by link)
+    email: str = ""
+    role: str = ""
+
+    @classmethod
+    def system(cls, name: str = "scheduler") -> Actor:
+        return cls("system", name)
+
+
+class AuditEntry(BaseModel):
+    id: str
+    time: datetime
+    actor: dict[str, str]
+    action: str
+    target: str
+    before: Any = None
+    after: Any = None
+    request_id: str = ""
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next_cursor: str | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return json.loads(json.dumps(value, default=str)) if value is not None else None
+
+
+def _actor_of(actor: Any) -> Actor:
+    if isinstance(actor, Actor):
+        return actor
+    # An authenticated caller (sso_core.api.Caller)
+    return Actor("user", getattr(actor, "email", ""), getattr(actor, "role", ""))
+
+
+class AuditLog:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def put_op(
+        self,
+        tenant_id: str,
+        actor: Any,
+        action: str,
+        target: str,
+        before: Any = None,
+        after: Any = None,
+        when: datetime | None = None,
+    ) -> dict[str, Any]:
+        when = when or utcnow()
+        who = _actor_of(actor)
+        entry_id = secrets.token_hex(6)
+        item = {
+            "pk": f"TENANT#{tenant_id}",
+            "sk": f"AUDIT#{when.isoformat()}#{entry_id}",
+            "type": "audit",
+            "id": entry_id,
+            "time": when.isoformat(),
+            "actor": {"kind": who.kind, "email": who.email, "role": who.role},
+            "action": action,
+            "target": target,
+            "before": json.dumps(_jsonable(before)),
+            "after": json.dumps(_jsonable(after)),
+            "request_id": current_request_id.get(),
+            "ttl": int((when + RETENTION).timestamp()),
+        }
+        return {"Put": {"TableName": self.table.name, "Item": serialize(item)}}
+
+    def record(
+        self, tenant_id: str, actor: Any, action: str, target: str, before: Any = None, after: Any = None
+    ) -> None:
+        op = self.put_op(tenant_id, actor, action, target, before, after)["Put"]
+        self.table.client.put_item(**op)
+
+    def page(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": serialize({":p": f"TENANT#{tenant_id}", ":s": "AUDIT#"}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            params["ExclusiveStartKey"] = key(f"TENANT#{tenant_id}", _decode_cursor(cursor))
+        items, last = self.table.query_page(**params)
+        entries = [
+            AuditEntry(
+                id=str(i["id"]),
+                time=datetime.fromisoformat(str(i["time"])),
+                actor=dict(i["actor"]),
+                action=str(i["action"]),
+                target=str(i["target"]),
+                before=json.loads(str(i.get("before") or "null")),
+                after=json.loads(str(i.get("after") or "null")),
+                request_id=str(i.get("request_id") or ""),
+            )
+            for i in items
+        ]
+        next_cursor = base64.urlsafe_b64encode(last["sk"]["S"].encode()).decode() if last else None
+        return AuditPage(entries=entries, next_cursor=next_cursor)
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        sk = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidRequest("The cursor is not valid.") from None
+    if not sk.startswith("AUDIT#"):
+        raise InvalidRequest("The cursor is not valid.")
+    return sk

@@ -1,0 +1,210 @@
+"""SSO connections (owner): create for verified domains, show the SP details, import the IdP, settings.
+
+Enabling and disabling (the kill switch) live in ``kill_switch.py``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from cryptography.hazmat.primitives import hashes
+
+from .api import Caller
+from .clock import Clock, utcnow
+from .config import Settings
+from .dal.connections import ConnectionRepository
+from .dal.domains import DomainRepository
+from .dal.table import Table
+from .domain_names import normalise_domain
+from .errors import Conflict, InvalidDomain, InvalidRequest, NotFound
+from .models.connections import (
+    Connection,
+    ConnectionList,
+    ConnectionOut,
+    IdpConfig,
+    IdpFieldsRequest,
+    IdpOut,
+    SpDetails,
+    UpdateConnectionRequest,
+)
+from .models.domains import DomainStatus
+from .observability import logger
+from .saml import IdpSettings, parse_idp_metadata, validate_certificate, validate_sso_url
+from .saml.certificates import load_certificate
+
+
+class ConnectionNotFound(NotFound):
+    code = "connection_not_found"
+    default_message = "No such connection in your organisation."
+
+
+class DomainNotVerified(Conflict):
+    code = "domain_not_verified"
+    default_message = "A connection can only cover domains your organisation has verified."
+
+
+def sp_details(settings: Settings, connection_id: str) -> SpDetails:
+    base = f"{settings.public_url}/saml/{connection_id}"
+    return SpDetails(
+        entity_id=f"{base}/metadata",
+        acs_url=f"{base}/acs",
+        metadata_url=f"{base}/metadata",
+        sign_in_url=f"{base}/login",
+        certificate_url=f"{base}/certificate",
+    )
+
+
+def idp_settings(conn: Connection) -> IdpSettings | None:
+    """The engine's view of the connection's IdP (the SSO URL for the chosen binding)."""
+    if conn.idp is None:
+        return None
+    url = conn.idp.sso_urls.get(conn.binding) or conn.idp.sso_url
+    return IdpSettings(
+        entity_id=conn.idp.entity_id,
+        sso_url=url,
+        certificates=tuple(conn.idp.certificates),
+        binding=conn.binding,
+        signed_requests=conn.signed_requests,
+    )
+
+
+def _certificate_summary(pem: str) -> dict[str, str]:
+    cert = load_certificate(pem)
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(":").upper(),
+    }
+
+
+class ConnectionService:
+    def __init__(self, settings: Settings, table: Table, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.repo = ConnectionRepository(table)
+        self.domains = DomainRepository(table)
+        self.clock = clock
+
+    def to_out(self, conn: Connection, warnings: list[str] | None = None) -> ConnectionOut:
+        idp = None
+        if conn.idp is not None:
+            idp = IdpOut(
+                entity_id=conn.idp.entity_id,
+                sso_url=conn.idp.sso_urls.get(conn.binding) or conn.idp.sso_url,
+                certificates=[_certificate_summary(c) for c in conn.idp.certificates],
+                imported_at=conn.idp.imported_at,
+            )
+        return ConnectionOut(
+            id=conn.id,
+            status=conn.status,
+            domains=conn.domains,
+            sp=sp_details(self.settings, conn.id),
+            idp=idp,
+            signed_requests=conn.signed_requests,
+            binding=conn.binding,
+            created_at=conn.created_at,
+            updated_at=conn.updated_at,
+            first_success_at=conn.first_success_at,
+            warnings=warnings or [],
+        )
+
+    def get_connection(self, caller: Caller, connection_id: str) -> Connection:
+        conn = self.repo.get(connection_id) if _plausible_id(connection_id) else None
+        if conn is None or conn.tenant_id != caller.tenant_id:
+            raise ConnectionNotFound()
+        return conn
+
+    def verified_domains(self, tenant_id: str, raw_domains: list[str]) -> list[str]:
+        """Normalised, de-duplicated; each must be verified by ``tenant_id`` now."""
+        domains: list[str] = []
+        for raw in raw_domains:
+            try:
+                domain = normalise_domain(raw)
+            except InvalidDomain as exc:
+                raise InvalidRequest(f"'{raw}': {exc.message}") from None
+            if domain not in domains:
+                domains.append(domain)
+        for domain in domains:
+            claim = self.domains.get_claim(domain, tenant_id)
+            if claim is None or claim.status is not DomainStatus.VERIFIED:
+                raise DomainNotVerified(f"{domain} is not verified by your organisation.")
+        return domains
+
+    def create(self, caller: Caller, raw_domains: list[str]) -> ConnectionOut:
+        domains = self.verified_domains(caller.tenant_id, raw_domains)
+        now = self.clock()
+        conn = Connection(
+            id="conn_" + secrets.token_hex(10),
+            tenant_id=caller.tenant_id,
+            domains=domains,
+            created_at=now,
+            updated_at=now,
+        )
+        self.repo.create(conn)
+        logger.info("connection created", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
+        return self.to_out(conn)
+
+    def list(self, caller: Caller) -> ConnectionList:
+        return ConnectionList(connections=[self.to_out(c) for c in self.repo.list_for_tenant(caller.tenant_id)])
+
+    def get(self, caller: Caller, connection_id: str) -> ConnectionOut:
+        return self.to_out(self.get_connection(caller, connection_id))
+
+    def set_idp(
+        self, caller: Caller, connection_id: str, request: IdpFieldsRequest
+    ) -> tuple[Connection, Connection, ConnectionOut]:
+        """Import the IdP from metadata or fields. Returns (before, after, response)."""
+        conn = self.get_connection(caller, connection_id)
+        now = self.clock()
+        loopback = self.settings.allow_http_loopback_idp
+        fields_given = any(v is not None for v in (request.entity_id, request.sso_url, request.certificates))
+        if request.metadata_xml is not None:
+            if fields_given:
+                raise InvalidRequest("Give either metadata_xml or entity_id, sso_url and certificates, not both.")
+            imported = parse_idp_metadata(request.metadata_xml, now, allow_http_loopback=loopback)
+            sso_urls = dict(imported.sso_urls)
+            if not any(sso_urls.values()):
+                raise InvalidRequest("The metadata names no SSO URL for the HTTP-POST or HTTP-Redirect binding.")
+            idp = IdpConfig(
+                entity_id=imported.entity_id,
+                sso_url=str(sso_urls.get("post") or sso_urls.get("redirect")),
+                sso_urls=sso_urls,
+                certificates=list(imported.certificates),
+                imported_at=now,
+                source="metadata",
+            )
+            warnings = list(imported.warnings)
+        else:
+            if not (request.entity_id and request.sso_url and request.certificates):
+                raise InvalidRequest("Give metadata_xml, or all of entity_id, sso_url and certificates.")
+            sso_url = validate_sso_url(request.sso_url.strip(), allow_http_loopback=loopback)
+            checked = [validate_certificate(c, now) for c in request.certificates]
+            idp = IdpConfig(
+                entity_id=request.entity_id.strip(),
+                sso_url=sso_url,
+                sso_urls={"post": sso_url, "redirect": sso_url},
+                certificates=list(dict.fromkeys(c.pem for c in checked)),
+                imported_at=now,
+                source="fields",
+            )
+            warnings = [w for c in checked for w in c.warnings]
+        updated = conn.model_copy(update={"idp": idp, "updated_at": now})
+        ops = [ConnectionRepository.claim_idp_entity_op(idp.entity_id, conn)]
+        if conn.idp is not None and conn.idp.entity_id != idp.entity_id:
+            ops.append(ConnectionRepository.release_idp_entity_op(conn.idp.entity_id, conn))
+        saved = self.repo.save(updated, conn.version, ops)
+        logger.info("connection IdP imported", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
+        return conn, saved, self.to_out(saved, warnings)
+
+    def update(
+        self, caller: Caller, connection_id: str, request: UpdateConnectionRequest
+    ) -> tuple[Connection, Connection]:
+        conn = self.get_connection(caller, connection_id)
+        changes: dict[str, object] = {k: v for k, v in request.model_dump().items() if v is not None}
+        if not changes:
+            raise InvalidRequest("Give signed_requests and/or binding.")
+        updated = conn.model_copy(update={**changes, "updated_at": self.clock()})
+        return conn, self.repo.save(updated, conn.version)
+
+
+def _plausible_id(connection_id: str) -> bool:
+    return connection_id.startswith("conn_") and len(connection_id) <= 64 and connection_id.isascii()

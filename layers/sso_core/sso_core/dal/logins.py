@@ -1,0 +1,222 @@
+"""Single-use login state: AuthnRequest IDs bound to a browser, the assertion replay cache, one-time codes,
+and the per-connection login trace.
+
+Items:
+- request    pk=AUTHNREQ#<request id>      sk=AUTHNREQ   (10 minutes; consumed by a conditional delete)
+- assertion  pk=ASSERTION#<sha256>          sk=ASSERTION  (until NotOnOrAfter plus skew; conditional put)
+- code       pk=CODE#<sha256 of the code>   sk=CODE       (60 s; consumed by a conditional delete)
+- trace      pk=CONN#<connection id>        sk=LOGIN#<time>#<reference>
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .table import Table, deserialize, error_code, key, serialize
+
+TRACE_RETENTION = timedelta(days=90)
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    request_id: str
+    connection_id: str
+    browser_hash: str
+    return_to: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class RequestUnusable(Exception):
+    """The InResponseTo names no usable request: ``reason`` says which way it is foreign."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AlreadyUsed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    time: datetime
+    reference: str
+    result: str  # "success" or the refusal reason
+    reason: str
+    detail: str
+    email_domain: str | None = None
+
+
+class LoginStateRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # ---- AuthnRequests ------------------------------------------------------------------------
+    def save_request(self, request: StoredRequest) -> None:
+        self.table.client.put_item(
+            TableName=self.table.name,
+            Item=serialize(
+                {
+                    "pk": f"AUTHNREQ#{request.request_id}",
+                    "sk": "AUTHNREQ",
+                    "type": "authn_request",
+                    "connection_id": request.connection_id,
+                    "browser_hash": request.browser_hash,
+                    "return_to": request.return_to,
+                    "created_at": request.created_at.isoformat(),
+                    "expires_at": int(request.expires_at.timestamp()),
+                    "ttl": int(request.expires_at.timestamp()),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def consume_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> StoredRequest:
+        """Use the request once, from the browser and for the connection it was issued to."""
+        try:
+            resp = self.table.client.delete_item(
+                TableName=self.table.name,
+                Key=key(f"AUTHNREQ#{request_id}", "AUTHNREQ"),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND connection_id = :c AND browser_hash = :b AND expires_at > :now"
+                ),
+                ExpressionAttributeValues=serialize(
+                    {":c": connection_id, ":b": browser_hash, ":now": int(now.timestamp())}
+                ),
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            old = exc.response.get("Item")
+            if not old:
+                raise RequestUnusable("request_unknown") from None  # never issued, already used, or expired
+            item = deserialize(old)
+            if item.get("connection_id") != connection_id:
+                raise RequestUnusable("request_other_connection") from None
+            if item.get("browser_hash") != browser_hash:
+                raise RequestUnusable("request_other_browser") from None
+            raise RequestUnusable("request_expired") from None
+        item = deserialize(resp["Attributes"])
+        return StoredRequest(
+            request_id=request_id,
+            connection_id=str(item["connection_id"]),
+            browser_hash=str(item["browser_hash"]),
+            return_to=str(item.get("return_to") or "/"),
+            created_at=datetime.fromisoformat(str(item["created_at"])),
+            expires_at=datetime.fromtimestamp(int(item["expires_at"]), tz=now.tzinfo),
+        )
+
+    # ---- replay cache ---------------------------------------------------------------------------
+    def remember_assertion(self, issuer: str, assertion_id: str, keep_until: datetime) -> None:
+        """Record the assertion as used; ``AlreadyUsed`` if it was (the conditional put is the single use)."""
+        try:
+            self.table.client.put_item(
+                TableName=self.table.name,
+                Item=serialize(
+                    {
+                        "pk": "ASSERTION#" + sha256(f"{issuer}\n{assertion_id}"),
+                        "sk": "ASSERTION",
+                        "type": "assertion_seen",
+                        "ttl": int(keep_until.timestamp()) + 1,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise AlreadyUsed from None
+            raise
+
+    # ---- one-time codes ------------------------------------------------------------------------
+    def save_code(self, code: str, payload: dict[str, Any], expires_at: datetime) -> None:
+        self.table.client.put_item(
+            TableName=self.table.name,
+            Item=serialize(
+                {
+                    "pk": f"CODE#{sha256(code)}",
+                    "sk": "CODE",
+                    "type": "login_code",
+                    "payload": json.dumps(payload),
+                    "expires_at": int(expires_at.timestamp()),
+                    "ttl": int(expires_at.timestamp()),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def redeem_code(self, code: str, now: datetime) -> dict[str, Any] | None:
+        """The payload of an unexpired, unused code, removing it; None otherwise (same for every failure)."""
+        try:
+            resp = self.table.client.delete_item(
+                TableName=self.table.name,
+                Key=key(f"CODE#{sha256(code)}", "CODE"),
+                ConditionExpression="attribute_exists(pk) AND expires_at > :now",
+                ExpressionAttributeValues=serialize({":now": int(now.timestamp())}),
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        payload: dict[str, Any] = json.loads(deserialize(resp["Attributes"])["payload"])
+        return payload
+
+    # ---- trace ------------------------------------------------------------------------------------
+    def record_trace(self, connection_id: str, entry: TraceEntry) -> None:
+        self.table.client.put_item(
+            TableName=self.table.name,
+            Item=serialize(
+                {
+                    "pk": f"CONN#{connection_id}",
+                    "sk": f"LOGIN#{entry.time.isoformat()}#{entry.reference}",
+                    "type": "login_trace",
+                    "time": entry.time.isoformat(),
+                    "reference": entry.reference,
+                    "result": entry.result,
+                    "reason": entry.reason,
+                    "detail": entry.detail,
+                    "email_domain": entry.email_domain,
+                    "ttl": int((entry.time + TRACE_RETENTION).timestamp()),
+                }
+            ),
+        )
+
+    def traces(
+        self, connection_id: str, limit: int = 50, after: str | None = None
+    ) -> tuple[list[TraceEntry], str | None]:
+        """Newest first; ``after`` is the sort key of the last entry of the previous page."""
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": serialize({":p": f"CONN#{connection_id}", ":s": "LOGIN#"}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after:
+            params["ExclusiveStartKey"] = key(f"CONN#{connection_id}", after)
+        items, last = self.table.query_page(**params)
+        entries = [
+            TraceEntry(
+                time=datetime.fromisoformat(str(i["time"])),
+                reference=str(i["reference"]),
+                result=str(i["result"]),
+                reason=str(i["reason"]),
+                detail=str(i.get("detail") or ""),
+                email_domain=i.get("email_domain"),
+            )
+            for i in items
+        ]
+        return entries, (str(last["sk"]["S"]) if last else None)

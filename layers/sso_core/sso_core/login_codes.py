@@ -1,0 +1,61 @@
+"""Redeeming the one-time login code, server to server, with the application's client secret."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from .clock import Clock, utcnow
+from .config import Settings
+from .dal.logins import LoginStateRepository
+from .dal.table import Table
+from .errors import DomainError, Unauthorized
+from .sp_keys import secrets_client
+
+
+class InvalidCode(DomainError):
+    status = 400
+    code = "invalid_code"
+    default_message = "The code is unknown, expired or already used."
+
+
+class InvalidClient(Unauthorized):
+    code = "invalid_client"
+    default_message = "A valid client secret is required (Authorization: Bearer <secret>)."
+
+
+_secret_cache: dict[str, tuple[float, str]] = {}
+
+
+def client_secret(settings: Settings) -> str:
+    """The configured secret, or the one in Secrets Manager (cached five minutes)."""
+    if settings.client_secret:
+        return settings.client_secret
+    if not settings.client_secret_id:
+        return ""
+    hit = _secret_cache.get(settings.client_secret_id)
+    if hit and time.monotonic() - hit[0] < 300:
+        return hit[1]
+    value = str(secrets_client().get_secret_value(SecretId=settings.client_secret_id)["SecretString"])
+    _secret_cache[settings.client_secret_id] = (time.monotonic(), value)
+    return value
+
+
+def check_client(settings: Settings, authorization: str | None) -> None:
+    expected = client_secret(settings)
+    given = (authorization or "").removeprefix("Bearer ").strip() if authorization else ""
+    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise InvalidClient()
+
+
+def redeem(
+    settings: Settings, table: Table, authorization: str | None, code: str, clock: Clock = utcnow
+) -> dict[str, Any]:
+    check_client(settings, authorization)
+    if not code or len(code) > 256:
+        raise InvalidCode()
+    payload = LoginStateRepository(table).redeem_code(code, clock())
+    if payload is None:
+        raise InvalidCode()
+    return payload

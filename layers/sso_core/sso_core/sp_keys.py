@@ -1,0 +1,101 @@
+"""The SP signing key pair, kept in Secrets Manager.
+
+A new deployment gets a key without a manual step: the first function that needs it generates one and stores
+it with a fixed client request token, so concurrent cold starts converge on a single key. The secret may also
+hold a ``next`` certificate (and key) published in the metadata ahead of a rotation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from .clock import utcnow
+from .observability import logger
+from .saml.certificates import generate_sp_keypair
+
+CACHE_SECONDS = 300
+INITIAL_VERSION_TOKEN = "sso-initial-sp-signing-key-000001"
+
+
+@dataclass(frozen=True)
+class SpKeys:
+    key_pem: str
+    cert_pem: str
+    next_cert_pem: str | None = None
+    next_key_pem: str | None = None
+
+
+@lru_cache(maxsize=2)
+def _client(region: str, endpoint: str | None) -> Any:
+    return boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint)
+
+
+def secrets_client() -> Any:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or os.environ.get("AWS_ENDPOINT_URL")
+    return _client(region, endpoint or None)
+
+
+_cache: dict[str, tuple[float, SpKeys]] = {}
+_lock = threading.Lock()
+
+
+def _parse(secret: str) -> SpKeys:
+    data = json.loads(secret)
+    current = data["current"]
+    nxt = data.get("next") or {}
+    return SpKeys(current["key_pem"], current["cert_pem"], nxt.get("cert_pem"), nxt.get("key_pem"))
+
+
+def load_sp_keys(secret_id: str, common_name: str, create_if_missing: bool = True) -> SpKeys:
+    """The SP keys (cached for a few minutes per process)."""
+    with _lock:
+        hit = _cache.get(secret_id)
+        if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        keys = _fetch(secret_id, common_name, create_if_missing)
+        _cache[secret_id] = (time.monotonic(), keys)
+        return keys
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+    _client.cache_clear()
+
+
+def _fetch(secret_id: str, common_name: str, create_if_missing: bool) -> SpKeys:
+    client = secrets_client()
+    try:
+        return _parse(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        # A secret created by the template has no value until the first key is stored.
+        if code != "ResourceNotFoundException" or not create_if_missing:
+            raise
+    key_pem, cert_pem = generate_sp_keypair(common_name, utcnow())
+    value = json.dumps({"current": {"key_pem": key_pem, "cert_pem": cert_pem}, "next": None})
+    try:
+        client.put_secret_value(SecretId=secret_id, SecretString=value, ClientRequestToken=INITIAL_VERSION_TOKEN)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":  # no secret at all (local stack): create it
+            try:
+                client.create_secret(Name=secret_id, SecretString=value, ClientRequestToken=INITIAL_VERSION_TOKEN)
+            except ClientError as inner:
+                if inner.response.get("Error", {}).get("Code") != "ResourceExistsException":
+                    raise
+        elif code not in ("ResourceExistsException", "InvalidRequestException"):
+            raise
+    logger.info("SP signing key initialised")
+    # Whoever won the race, everyone uses what is stored.
+    return _parse(client.get_secret_value(SecretId=secret_id)["SecretString"])
