@@ -80,7 +80,7 @@ class LocalStack:
         # moto keeps its backends per process: start from an empty account even if another stack ran here.
         import urllib.request
 
-        urllib.request.urlopen(  # noqa: S310 - our own moto server on 127.0.0.1
+        urllib.request.urlopen(
             urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST"), timeout=10
         ).close()
         self.dns.start()
@@ -225,7 +225,7 @@ def _handler_for(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "sso-local"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+        def log_message(self, format: str, *args: Any) -> None:
             if not stack.quiet:
                 # The request line only: never headers (tokens) nor bodies (SAML, codes).
                 path = urlsplit(self.path).path

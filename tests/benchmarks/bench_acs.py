@@ -27,7 +27,7 @@ from sso_core.saml import IdpSettings, SpIdentity, build_authn_request, generate
 from sso_core.saml.certificates import base64_body
 from sso_core.saml.sp import sp_metadata_xml
 from sso_core.saml.xml_names import NS_DS, NS_SAML
-from tests.saml_engine.real_idp import RealIdp, b64
+from sso_local.saml_idp import RealIdp, b64
 
 SP_ENTITY_ID = "https://sso.example.com/saml/sp"
 ACS_URL = "https://sso.example.com/saml/acs"

@@ -1,7 +1,6 @@
 """Every sample event in events/ drives its function (as `sam local invoke -e` would)."""
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -20,7 +20,7 @@ from lxml import etree
 
 from sso_core.saml import AcsRejected, IdpSettings, SpIdentity, ValidatedLogin, generate_sp_keypair, validate_response
 from sso_core.saml.sp import sp_metadata_xml
-from tests.saml_engine.real_idp import IdpKeys, RealIdp, b64
+from sso_local.saml_idp import IdpKeys, RealIdp, b64
 
 SP_ENTITY_ID = "https://sso.example.com/saml/sp"
 ACS_URL = "https://sso.example.com/saml/acs"

@@ -20,9 +20,9 @@ from sso_core.saml.certificates import certificate_der
 from sso_core.saml.connection import sp_client
 from sso_core.saml.crypto_backend import SignatureRejected, verify_element
 from sso_core.saml.xml_names import NS_DS, NS_SAML, NS_SAMLP
+from sso_local.saml_idp import RealIdp, b64
 from tests.saml_engine import tampering
 from tests.saml_engine.conftest import ACS_URL, IDP_A_ENTITY_ID, REQUEST_ID, issue
-from tests.saml_engine.real_idp import RealIdp, b64
 from tests.saml_engine.tampering import EVIL, NS, assertion_of, one, resign
 
 

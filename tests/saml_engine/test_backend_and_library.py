@@ -16,9 +16,9 @@ from sso_core.saml.connection import backend_of, sp_client
 from sso_core.saml.crypto_backend import SignatureRejected, verify_element
 from sso_core.saml.saml_schema import LibxmlSamlSchema
 from sso_core.saml.xml_names import NS_SAML
+from sso_local.saml_idp import RealIdp
 from tests.saml_engine import tampering
 from tests.saml_engine.conftest import USER
-from tests.saml_engine.real_idp import RealIdp
 from tests.saml_engine.tampering import EVIL, assertion_of, one, resign
 
 

@@ -24,8 +24,8 @@ from sso_core.saml import (
 )
 from sso_core.saml.certificates import normalised_pem
 from sso_core.saml.xml_names import NS_DS, NS_MD
+from sso_local.saml_idp import RealIdp
 from tests.saml_engine.conftest import IDP_A_ENTITY_ID, IDP_A_SSO_URL, issue, make_keypair
-from tests.saml_engine.real_idp import RealIdp
 from tests.saml_engine.tampering import cert_body, resign
 
 FED = "http://docs.oasis-open.org/wsfed/federation/200706"

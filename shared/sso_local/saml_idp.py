@@ -1,4 +1,4 @@
-"""A real IdP for the engine's tests: pysaml2's IdP side (``saml2.server.Server``), signing in
+"""A real SAML IdP (pysaml2's IdP side) for the tests and the local stack's demo IdP (``saml2.server.Server``), signing in
 process with our backend (pysaml2 would otherwise run the xmlsec1 program).
 
 Responses are shaped like Microsoft Entra ID's: the assertion signed (RSA-SHA256, exclusive
