@@ -1,5 +1,5 @@
-"""A real SAML IdP (pysaml2's IdP side) for the tests and the local stack's demo IdP (``saml2.server.Server``), signing in
-process with our backend (pysaml2 would otherwise run the xmlsec1 program).
+"""A real SAML IdP for the tests and the local stack's demo IdP: pysaml2's IdP side (``saml2.server.Server``),
+signing in process with our backend (pysaml2 would otherwise run the xmlsec1 program).
 
 Responses are shaped like Microsoft Entra ID's: the assertion signed (RSA-SHA256, exclusive
 C14N), the Response not, NameID emailAddress, Entra's claim URIs, Destination set.
