@@ -31,7 +31,7 @@ def table() -> Table:
 
 @app.post("/sso/token")
 def token() -> Response:
-    authorization = app.current_event.get_header_value("authorization")
+    authorization = app.current_event.headers.get("authorization")
     check_client(get_settings(), authorization)  # an unauthenticated caller learns nothing, not even 400s
     request = parse_body(app, TokenRequest)
     profile = redeem(get_settings(), table(), authorization, request.code)
