@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv run test lint typecheck template-check pytest bench clean
+.PHONY: venv run test lint typecheck template-check lambda-wheels pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +41,20 @@ template-check: $(STAMP) $(SAM)
 	$(SAM) validate --lint --template template.yaml
 	$(BIN)/python -m sso_local.template_check template.yaml
 
+# Lambda (python3.12, arm64) has no compiler and no xmlsec1: every runtime dependency must come as a wheel.
+lambda-wheels: $(STAMP)
+	$(BIN)/python -m pip download -q --only-binary=:all: --implementation cp --python-version 3.12 \
+		--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
+		-d .cache/lambda-wheels -r layers/sso_core/requirements.txt
+	@echo "lambda-wheels: every layer dependency installs from a wheel on python3.12 arm64"
+
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-test: lint typecheck template-check pytest
+test: lint typecheck template-check lambda-wheels pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) .mypy_cache .pytest_cache .ruff_cache .local
+	rm -rf $(VENV) $(SAMVENV) .mypy_cache .pytest_cache .ruff_cache .local .cache
