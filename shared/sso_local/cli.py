@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -16,37 +17,94 @@ def _state_dir() -> Path:
     return Path(os.environ.get("SSO_LOCAL_STATE") or ".local")
 
 
+WALK_EMAIL = "alice@example.com"
+WALK_PASSWORD = "alice-demo"  # from fixtures/demo_users.json
+
+# The walk's commands, for bash or zsh with curl and python3. Placeholders: <<URL>>, <<TOKEN>>, <<OUTBOX>>.
+# tests/e2e/test_walk.py runs these exact lines, as printed, against a running stack.
+_WALK_STEPS = r"""
+  # 1. You are the owner of tenant "acme" (owner@acme.test, account acct-main). Your token:
+  export SSO=<<URL>>
+  export TOKEN=<<TOKEN>>
+  JSON='content-type: application/json'
+
+  # 2. Add a domain. The answer names the TXT record that proves you own it.
+  curl -s -X POST $SSO/domains -H "Authorization: Bearer $TOKEN" -H "$JSON" -d '{"domain": "example.com"}'; echo
+
+  # 3. Publish that record in the stack's embedded DNS server:
+  curl -s $SSO/domains/example.com -H "Authorization: Bearer $TOKEN" \
+    | python3 -c 'import json,sys; print(json.dumps({k.removeprefix("record_"): v for k, v in json.load(sys.stdin)["verification"].items()}))' \
+    | curl -s -X POST $SSO/_local/dns -H "$JSON" --data-binary @-; echo
+
+  # 4. Verify: the stack looks the record up now, and the domain becomes "verified".
+  curl -s -X POST $SSO/domains/example.com/verify -H "Authorization: Bearer $TOKEN"; echo
+
+  # 5. Create an SSO connection for the domain, and keep its id:
+  CONN=$(curl -s -X POST $SSO/connections -H "Authorization: Bearer $TOKEN" -H "$JSON" \
+    -d '{"domains": ["example.com"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'); echo $CONN
+
+  # 6. Import the demo IdP from its metadata, in one call (as you would Entra ID's federation metadata):
+  curl -s $SSO/_local/idp/metadata \
+    | python3 -c 'import json,sys; print(json.dumps({"metadata_xml": sys.stdin.read()}))' \
+    | curl -s -X PUT $SSO/connections/$CONN/idp -H "Authorization: Bearer $TOKEN" -H "$JSON" --data-binary @-; echo
+
+  # 7. Enable the connection:
+  curl -s -X PUT $SSO/connections/$CONN/status -H "Authorization: Bearer $TOKEN" -H "$JSON" -d '{"enabled": true}'; echo
+
+  # 8. Invite <<EMAIL>>, a user of the demo IdP, to the account acct-main:
+  curl -s -X POST $SSO/invitations -H "Authorization: Bearer $TOKEN" -H "$JSON" \
+    -d '{"email": "<<EMAIL>>", "role": "member", "accounts": ["acct-main"]}'; echo
+
+  # 9. The invitation mail is in the outbox. This prints its accept link: open it in your browser and press
+  #    "Accept the invitation".
+  python3 -m quopri -d < "$(ls -t <<OUTBOX>>/*.eml | head -1)" | grep -o 'http[^ "<]*token=[^ "<]*' | head -1
+
+  # 10. Sign in. Discovery answers "sso" with the sign-in URL: open its redirect_url in your browser.
+  #     The demo IdP asks who you are: <<EMAIL>> / <<PASSWORD>>. Its signed answer goes back through
+  #     your browser to the service, which hands a one-time code to the application's callback page:
+  #     you land there, on the profile the application got.
+  curl -s -X POST $SSO/login/discover -H "$JSON" -d '{"email": "<<EMAIL>>"}'; echo
+"""  # noqa: E501 - printed for copy and paste: a command stays on one line
+
+
+def walk_commands(url: str, token: str, outbox: Path) -> str:
+    """The walk's shell lines (comments included), exactly as ``_walk`` prints them."""
+    text = _WALK_STEPS.strip("\n")
+    for name, value in (
+        ("URL", url),
+        ("TOKEN", token),
+        ("OUTBOX", shlex.quote(str(outbox))),
+        ("EMAIL", WALK_EMAIL),
+        ("PASSWORD", WALK_PASSWORD),
+    ):
+        text = text.replace(f"<<{name}>>", value)
+    return text
+
+
 def _walk(url: str, token: str, client_secret: str, outbox: Path) -> str:
     return f"""
 Enterprise SSO local stack is ready at {url}
   state: {_state_dir().resolve()}   outbox: {outbox}
   application client secret (POST /sso/token): {client_secret}
+  demo IdP: {url}/_local/idp/metadata   its users: shared/sso_local/fixtures/demo_users.json
 
-Try it (copy and paste into another terminal):
+Walk the whole flow: paste these commands, in order, into another terminal (bash or zsh, with curl and python3),
+then finish in a browser on this machine.
 
-  export SSO={url}
-  export TOKEN={token}
+{walk_commands(url, token, outbox)}
 
-  # 1. Claim a domain; the answer shows the TXT record to publish.
-  curl -s -X POST $SSO/domains -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
-       -d '{{"domain": "example.com"}}'
-
-  # 2. Publish the record in the embedded DNS server (use record_value from step 1).
-  curl -s -X POST $SSO/_local/dns -H 'content-type: application/json' \\
-       -d '{{"name": "_sso-challenge.example.com", "type": "TXT", "value": "<record_value>"}}'
-
-  # 3. Check DNS now: the domain becomes "verified".
-  curl -s -X POST $SSO/domains/example.com/verify -H "Authorization: Bearer $TOKEN"
-
-  # The scheduled check also runs every minute, or now with:
-  curl -s -X POST $SSO/_local/run/dns-check
-
-More tokens: sso-local token --tenant acme --email owner@acme.test --role owner|admin|member
+The scheduled DNS check also runs every minute, or now with: curl -s -X POST $SSO/_local/run/dns-check
+More tokens: sso-local token --tenant acme --email owner@acme.test --role owner|admin|member --accounts acct-main
 """
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import warnings
+
     from .stack import LocalStack
+
+    # pysaml2 imports a cipher mode that cryptography has moved: noise for someone trying the stack.
+    warnings.filterwarnings("ignore", message="CFB has been moved")
 
     port = args.port if args.port is not None else int(os.environ.get("SSO_LOCAL_PORT") or 3000)
     interval = float(os.environ.get("SSO_LOCAL_DNS_CHECK_SECONDS") or 60)

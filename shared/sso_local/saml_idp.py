@@ -28,10 +28,18 @@ PASSWORD_CONTEXT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTran
 ATTRNAME_UNSPECIFIED = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
 
 
-def entra_claims(email: str, given: str = "Alice", surname: str = "Martin") -> dict[str, list[str]]:
+ENTRA_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def entra_claims(
+    email: str,
+    given: str = "Alice",
+    surname: str = "Martin",
+    object_id: str = "4b8e3f5c-1a2b-4c3d-9e8f-0a1b2c3d4e5f",
+) -> dict[str, list[str]]:
     return {
-        MS_CLAIMS + "tenantid": ["72f988bf-86f1-41af-91ab-2d7cd011db47"],
-        MS_CLAIMS + "objectidentifier": ["4b8e3f5c-1a2b-4c3d-9e8f-0a1b2c3d4e5f"],
+        MS_CLAIMS + "tenantid": [ENTRA_TENANT_ID],
+        MS_CLAIMS + "objectidentifier": [object_id],
         MS_CLAIMS + "displayname": [f"{given} {surname}"],
         MS_CLAIMS + "identityprovider": ["https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/"],
         "http://schemas.microsoft.com/claims/authnmethodsreferences": [
@@ -51,36 +59,41 @@ class IdpKeys:
 
 
 class RealIdp:
-    """One IdP (entity ID, key, certificate) that knows one SP from its metadata."""
+    """One IdP (entity ID, key, certificate) that knows one SP from its metadata.
 
-    def __init__(self, entity_id: str, sso_url: str, keys: IdpKeys, sp_metadata: str, lifetime_minutes: int = 60):
+    Without ``sp_metadata`` it knows no SP: enough to publish its own metadata, not to answer a request.
+    """
+
+    def __init__(
+        self, entity_id: str, sso_url: str, keys: IdpKeys, sp_metadata: str | None = None, lifetime_minutes: int = 60
+    ):
         self.entity_id = entity_id
         self.sso_url = sso_url
         self.keys = keys
-        config = IdPConfig().load(
-            {
-                "entityid": entity_id,
-                "crypto_backend": "XMLSecurity",  # placeholder, replaced below before any use
-                "service": {
-                    "idp": {
-                        "endpoints": {
-                            "single_sign_on_service": [
-                                (sso_url, BINDING_HTTP_POST),
-                                (sso_url, BINDING_HTTP_REDIRECT),
-                            ]
-                        },
-                        "policy": {
-                            "default": {
-                                "lifetime": {"minutes": lifetime_minutes},
-                                "name_form": ATTRNAME_UNSPECIFIED,
-                            }
-                        },
-                        "name_id_format": [NAMEID_FORMAT_EMAIL],
-                    }
-                },
-                "metadata": {"inline": [sp_metadata]},
-            }
-        )
+        settings: dict[str, object] = {
+            "entityid": entity_id,
+            "crypto_backend": "XMLSecurity",  # placeholder, replaced below before any use
+            "service": {
+                "idp": {
+                    "endpoints": {
+                        "single_sign_on_service": [
+                            (sso_url, BINDING_HTTP_POST),
+                            (sso_url, BINDING_HTTP_REDIRECT),
+                        ]
+                    },
+                    "policy": {
+                        "default": {
+                            "lifetime": {"minutes": lifetime_minutes},
+                            "name_form": ATTRNAME_UNSPECIFIED,
+                        }
+                    },
+                    "name_id_format": [NAMEID_FORMAT_EMAIL],
+                }
+            },
+        }
+        if sp_metadata is not None:
+            settings["metadata"] = {"inline": [sp_metadata]}
+        config = IdPConfig().load(settings)
         self.server = Server(config=config)
         self.server.sec.crypto = InProcessBackend(signing_key_pem=keys.key_pem, signing_cert_pem=keys.cert_pem)
         self.server.sec.my_cert = base64_body(keys.cert_pem)

@@ -1,4 +1,5 @@
-"""The local stack: moto server, table from template.yaml, embedded DNS, the API adapter, the DNS-check timer.
+"""The local stack: moto server, table from template.yaml, embedded DNS, the API adapter, the DNS-check timer,
+the demo IdP (`/_local/idp`, see demo_idp.py).
 
 Used by `sso-local run` and by the tests that exercise the whole stack over HTTP.
 """
@@ -13,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -25,7 +26,11 @@ from .lambda_runtime import invoke
 from .template import REPO_ROOT, create_table, functions, load_template
 from .tokens import TokenAuthority
 
+if TYPE_CHECKING:
+    from .demo_idp import DemoIdp
+
 TABLE_NAME = "sso-local"
+DEMO_IDP_PREFIX = "/_local/idp"
 MAX_BODY = 1024 * 1024
 
 
@@ -57,6 +62,7 @@ class LocalStack:
         self._lock = threading.Lock()
         self.gateway = Gateway(self.authority)
         self.last_dns_check: dict[str, Any] | None = None
+        self.demo_idp: DemoIdp | None = None  # made at start, once the URL is known
 
     @property
     def url(self) -> str:
@@ -117,6 +123,13 @@ class LocalStack:
         get_settings.cache_clear()
         reset_clients()
         create_table(boto3.client("dynamodb"), TABLE_NAME)
+        from .demo_idp import DemoIdp
+
+        self.demo_idp = DemoIdp(
+            self.state_dir / "demo-idp",
+            self.url,
+            lambda connection_id: self.gateway.handle("GET", f"/saml/{connection_id}/metadata"),
+        )
         self._http = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         self._http.daemon_threads = True
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
@@ -177,6 +190,8 @@ class LocalStack:
             return _json(200, self.run_dns_check())
         if path == "/_local/app/callback" and method == "GET":
             return self._app_callback(query)
+        if (path == DEMO_IDP_PREFIX or path.startswith(DEMO_IDP_PREFIX + "/")) and self.demo_idp is not None:
+            return self.demo_idp.handle(method, path, query, headers, body)
         return _json(404, {"error": {"code": "route_not_found", "message": "No such local route."}})
 
     def _app_callback(self, query: str) -> GatewayResponse:

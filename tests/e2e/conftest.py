@@ -1,0 +1,140 @@
+"""Fixtures of the end-to-end tests: the local stack (as `make run` starts it, or in process), headless Chromium.
+
+Chromium is Debian's `chromium` package driven by Playwright through ``executable_path``: never a browser
+download. Without it the browser tests skip, except in CI (``CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sso_local.dns_server import free_port
+from sso_local.stack import LocalStack
+from sso_local.template import REPO_ROOT
+from tests.e2e.walk import WALK_END
+
+SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str | None:
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+
+
+@dataclass
+class RunningStack:
+    """`sso-local run` in a process of its own, and what it printed."""
+
+    url: str
+    printed: str
+    outbox: Path
+    log: Path
+
+    @property
+    def owner_token(self) -> str:
+        match = re.search(r"^  export TOKEN=(\S+)$", self.printed, re.M)
+        assert match, self.printed
+        return match.group(1)
+
+
+@pytest.fixture
+def sso_local_run(tmp_path: Path) -> Iterator[RunningStack]:
+    """What `make run` starts: `sso-local run`, on a free port, with a fresh state folder."""
+    port = free_port()
+    log = tmp_path / "sso-local.log"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "SSO_LOCAL_STATE": str(tmp_path / "state"),
+        "SSO_LOCAL_OUTBOX": str(tmp_path / "outbox"),
+        "SSO_LOCAL_DNS_CHECK_SECONDS": "3600",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sso_local.cli", "run", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while WALK_END not in log.read_text(errors="replace"):
+            assert proc.poll() is None, f"sso-local run exited:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"sso-local run did not print its walk:\n{log.read_text()}"
+            time.sleep(0.1)
+        yield RunningStack(f"http://127.0.0.1:{port}", log.read_text(), tmp_path / "outbox", log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+    """The local stack in this process (after the autouse env fixture, which it overrides)."""
+    monkeypatch.delenv("SSO_DNS_NAMESERVERS", raising=False)
+    monkeypatch.setenv("SSO_LOCAL_OUTBOX", str(tmp_path / "outbox"))
+    with LocalStack(port=0, state_dir=tmp_path / "state", dns_check_interval=0, quiet=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    path = chromium_path()
+    problem = None if path else "Chromium is not installed: `apt-get install chromium` (.ci/run does it)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = "Playwright is not installed: `pip install -e '.[dev]'`"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem}. CI must run the browser tests.")
+        pytest.skip(problem)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1000, "height": 720}, locale="en-GB")
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
