@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel, ValidationError
 
 from .audit import current_request_id
@@ -97,7 +98,6 @@ def require_role(app: APIGatewayHttpResolver, settings: Settings, role: str) -> 
     if not claims:
         raise Unauthorized()
     caller = caller_from_claims(claims, settings)
-    current_request_id.set(str((app.current_event.get("requestContext") or {}).get("requestId") or ""))
     if not caller.at_least(role):
         raise Forbidden(f"This action needs the {role} role.")
     return caller
@@ -132,9 +132,19 @@ def _describe(errors: Iterable[Mapping[str, Any]]) -> str:
     return "Invalid request: " + "; ".join(parts) + "."
 
 
+def _bind_request_id(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """Every request, public or not, names itself in the audit entries it writes (API Gateway's request id).
+
+    Set per request, never left over: Lambda reuses the process (and this context) across invocations.
+    """
+    current_request_id.set(str((app.current_event.get("requestContext") or {}).get("requestId") or ""))
+    return next_middleware(app)
+
+
 def create_resolver() -> APIGatewayHttpResolver:
-    """A resolver with the service's error mapping installed."""
+    """A resolver with the service's error mapping and the request id binding installed."""
     app = APIGatewayHttpResolver()
+    app.use(middlewares=[_bind_request_id])
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:

@@ -1,7 +1,12 @@
 """The audit log: every change to security settings, with who, when, what, before and after, and request id.
 
-Entries live under the tenant (pk=TENANT#<t>, sk=AUDIT#<time>#<id>) and are read newest first. Where a change
-is a transaction, its entry is written in the same transaction (``put_op``), so no change goes unrecorded.
+Entries live under the tenant (pk=TENANT#<t>, sk=AUDIT#<time>#<write ns>#<id>) and are read newest first.
+``time`` is the change's own time (the service clock, whole seconds); the nanoseconds of the write break ties
+within a second, so entries written one after the other read back in that order. Where a change is a
+transaction, its entry is written in the same transaction (``put_op``), so no change goes unrecorded.
+
+The request id is API Gateway's ``requestContext.requestId``, bound for every request, public or not, by the
+resolver (``api.create_resolver``); it is empty for changes no request made (the scheduled DNS check).
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ import base64
 import binascii
 import json
 import secrets
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -86,7 +92,7 @@ class AuditLog:
         entry_id = secrets.token_hex(6)
         item = {
             "pk": f"TENANT#{tenant_id}",
-            "sk": f"AUDIT#{when.isoformat()}#{entry_id}",
+            "sk": f"AUDIT#{sort_time(when)}#{time.time_ns():020d}#{entry_id}",
             "type": "audit",
             "id": entry_id,
             "time": when.isoformat(),
@@ -131,6 +137,11 @@ class AuditLog:
         ]
         next_cursor = base64.urlsafe_b64encode(last["sk"]["S"].encode()).decode() if last else None
         return AuditPage(entries=entries, next_cursor=next_cursor)
+
+
+def sort_time(when: datetime) -> str:
+    """Fixed width, UTC, to the microsecond: sorts as text in time order (``isoformat`` varies in width)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _decode_cursor(cursor: str) -> str:

@@ -3,6 +3,11 @@
 Tokens carry 256 bits from ``secrets`` and are stored only as their SHA-256 (hex); the token is looked up
 by that hash and never logged. Accepting is one transaction (``dal.invitations``), so a token is used at
 most once even when it is posted twice at the same moment.
+
+Every change is audited in the transaction that makes it: ``invitation.created``, ``invitation.resent``,
+``invitation.revoked``, ``invitation.accepted`` (by the invitee: a public actor named by the invited email),
+and ``invitation.discarded`` when the mail of a new invitation could not be sent. Entries hold the email,
+role, accounts, status and expiry, never a token or its hash.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
 from .api import Caller
+from .audit import Actor, AuditLog
 from .clock import Clock, utcnow
 from .config import Settings
 from .dal.invitations import InvitationRepository, PendingExists, TransactionConflict
@@ -108,6 +114,7 @@ class InvitationService:
         self.mailer = mailer
         self.clock = clock
         self.token_factory = token_factory
+        self.audit = AuditLog(table)
         # The key is the Idempotency-Key header within the tenant; the body is validated against the first
         # request's, so a key reused with another body is refused instead of silently answering the old one.
         self.idempotency_config = IdempotencyConfig(
@@ -207,14 +214,15 @@ class InvitationService:
                 invited_by=caller.email,
                 last_sent_at=now,
             )
+            created = self.audit.put_op(inv.tenant_id, caller, "invitation.created", inv.id, None, _audited(inv), now)
             try:
-                self.repo.create(inv)
+                self.repo.create(inv, [created])
             except (PendingExists, TransactionConflict):
                 continue  # another request invited this email meanwhile; answer with its invitation
             try:
                 self._send(inv, token)
             except MailNotSent:
-                self._discard(inv)
+                self._discard(caller, inv)
                 raise
             logger.info("invitation created", extra={"tenant_id": inv.tenant_id, "invitation_id": inv.id})
             return InvitationCreated(created=True, invitation=self.to_out(inv))
@@ -226,9 +234,12 @@ class InvitationService:
         # Pending but expired: inviting again renews it with a fresh link rather than making a second one.
         return InvitationCreated(created=False, invitation=self._resend(caller, existing))
 
-    def _discard(self, inv: Invitation) -> None:
+    def _discard(self, caller: Caller, inv: Invitation) -> None:
+        discarded = self.audit.put_op(
+            inv.tenant_id, caller, "invitation.discarded", inv.id, _audited(inv), {"reason": "mail_not_sent"}
+        )
         try:
-            self.repo.discard(inv)
+            self.repo.discard(inv, [discarded])
         except Exception:  # noqa: BLE001 - the mail error is what the caller must see
             logger.exception("could not discard unsent invitation", extra={"invitation_id": inv.id})
 
@@ -273,7 +284,17 @@ class InvitationService:
             return
         if inv.status is not InvitationStatus.PENDING:
             raise InvitationNotPending()
-        self.repo.revoke(inv, self.clock())
+        now = self.clock()
+        revoked = self.audit.put_op(
+            inv.tenant_id,
+            caller,
+            "invitation.revoked",
+            inv.id,
+            _audited(inv),
+            _audited(inv.model_copy(update={"status": InvitationStatus.REVOKED})),
+            now,
+        )
+        self.repo.revoke(inv, now, [revoked])
         logger.info("invitation revoked", extra={"tenant_id": inv.tenant_id, "invitation_id": inv.id})
 
     def resend(self, caller: Caller, invitation_id: str) -> InvitationOut:
@@ -295,7 +316,16 @@ class InvitationService:
                 "last_sent_at": now,
             }
         )
-        saved = self.repo.rotate_token(inv, renewed)
+        resent = self.audit.put_op(
+            inv.tenant_id,
+            caller,
+            "invitation.resent",
+            inv.id,
+            {"expires_at": inv.expires_at.isoformat(), "sent_count": inv.sent_count},
+            {"expires_at": renewed.expires_at.isoformat(), "sent_count": renewed.sent_count},
+            now,
+        )
+        saved = self.repo.rotate_token(inv, renewed, [resent])
         # Committed first: a mail never carries a link that is not stored. If the mail fails, the old link
         # is already dead and the admin resends again.
         self._send(saved, token)
@@ -336,8 +366,23 @@ class InvitationService:
                 invited_by=inv.invited_by,
                 invitation_id=inv.id,
             )
+            accepted = self.audit.put_op(
+                inv.tenant_id,
+                Actor("public", inv.email),
+                "invitation.accepted",
+                inv.id,
+                {"status": InvitationStatus.PENDING.value},
+                {
+                    "status": InvitationStatus.ACCEPTED.value,
+                    "user_id": membership.user_id,
+                    "email": inv.email,
+                    "role": inv.role,
+                    "accounts": inv.accounts,
+                },
+                now,
+            )
             try:
-                self.repo.accept(inv, token_hash, membership, now)
+                self.repo.accept(inv, token_hash, membership, now, [accepted])
             except TransactionConflict:
                 continue  # a concurrent accept or resend; re-read decides
             logger.info(
@@ -352,6 +397,17 @@ class InvitationService:
                 next="sso" if sso_connection_for_email(self.table, inv.email) is not None else "password",
             )
         raise ConcurrentChange()
+
+
+def _audited(inv: Invitation) -> dict[str, Any]:
+    """What an audit entry keeps of an invitation: never its token or the token's hash."""
+    return {
+        "email": inv.email,
+        "role": inv.role,
+        "accounts": list(inv.accounts),
+        "status": inv.status.value,
+        "expires_at": inv.expires_at.isoformat(),
+    }
 
 
 def _clean_name(name: str) -> str:

@@ -6,31 +6,42 @@ Rules:
   connection's status from the table on every request: there is no cache to wait for). If password login
   was off for any of its domains, it is switched back on in the same transaction, and the answer says so.
 - Switching password login off is refused unless an enabled connection covers the domain
-  (``no_enabled_connection``), a login through it has succeeded (``sso_not_proven``), and an active owner of
-  the tenant has an email outside the domain, who keeps signing in with a password (``no_break_glass_owner``).
+  (``no_enabled_connection``), a login through it has succeeded (``sso_not_proven``), and a break-glass
+  owner exists (``no_break_glass_owner``): an active owner *membership* whose email is outside the domain
+  and outside every other domain of the tenant with password login off (``break_glass.py``). The caller's
+  token alone does not count (see ``break_glass.py`` for why).
+- Neither switch can leave password login off behind a disabled connection, even when both run at once:
+  switching password login off commits only if the connection is still enabled and the break-glass owner
+  still an owner (condition checks in its transaction), and disabling commits only if every claim it did not
+  restore still has password login on. A transaction that loses such a race is re-read and retried.
+- The status change is conditioned on the status read, not on the connection's version, which every
+  successful login bumps: switching SSO off never loses to a stream of logins.
 Every change is audited in the same transaction.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from .api import Caller
 from .audit import AuditLog
+from .break_glass import break_glass_owners, password_still_on_check, still_owner_check
 from .clock import Clock, utcnow
 from .config import Settings
 from .connections import ConnectionService
 from .dal.connections import ConnectionRepository
 from .dal.domains import DomainRepository
-from .dal.table import Table
+from .dal.table import Table, serialize_values
 from .dal.users import MembershipRepository
-from .domain_names import email_domain
 from .domains import DomainService
-from .errors import Conflict, InvalidDomain
-from .models.connections import ConnectionStatus
+from .errors import ConcurrentChange, Conflict
+from .models.connections import Connection, ConnectionStatus
 from .models.domains import DomainClaim, DomainStatus
+from .models.users import Membership
 from .observability import logger
 
 
@@ -57,6 +68,19 @@ class NoBreakGlassOwner(Conflict):
     )
 
 
+ATTEMPTS = 4  # tries, re-reading each time, when a concurrent change made the transaction fail
+T = TypeVar("T")
+
+
+def _retried(action: Callable[[], T]) -> T:
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return action()
+        except ConcurrentChange:
+            continue
+    return action()
+
+
 class StatusOut(BaseModel):
     id: str
     status: ConnectionStatus
@@ -81,6 +105,12 @@ class KillSwitchService:
         self.audit = AuditLog(table)
 
     def set_connection_status(self, caller: Caller, connection_id: str, enabled: bool) -> StatusOut:
+        return _retried(lambda: self._set_connection_status(caller, connection_id, enabled))
+
+    def set_password_login(self, caller: Caller, raw_domain: str, enabled: bool) -> PasswordLoginOut:
+        return _retried(lambda: self._set_password_login(caller, raw_domain, enabled))
+
+    def _set_connection_status(self, caller: Caller, connection_id: str, enabled: bool) -> StatusOut:
         conn = self.connections.get_connection(caller, connection_id)
         now = self.clock()
         if enabled:
@@ -92,33 +122,38 @@ class KillSwitchService:
             target = ConnectionStatus.DISABLED
         if conn.status is target:
             return StatusOut(id=conn.id, status=conn.status, message="No change.")
-        updated = conn.model_copy(update={"status": target, "updated_at": now})
-        ops: list[dict[str, Any]] = []
+        ops: list[dict[str, Any]] = [self._status_op(conn, target, now)]
         restored: list[str] = []
         if not enabled:
             for domain in conn.domains:
                 claim = self.domain_repo.get_claim(domain, caller.tenant_id)
-                if claim is not None and not claim.password_login:
-                    ops.append(self._claim_op(claim.model_copy(update={"password_login": True}), claim.version))
-                    ops.append(
-                        self.audit.put_op(
-                            caller.tenant_id,
-                            caller,
-                            "domain.password_login_changed",
-                            domain,
-                            {"password_login": False},
-                            {"password_login": True},
-                            now,
-                        )
+                if claim is None:
+                    continue
+                if claim.password_login:
+                    # Switching password login off at this moment would leave it off behind a disabled
+                    # connection: this transaction then fails and is retried, and restores it.
+                    ops.append(password_still_on_check(self.table.name, domain, caller.tenant_id))
+                    continue
+                ops.append(self._claim_op(claim.model_copy(update={"password_login": True}), claim.version))
+                ops.append(
+                    self.audit.put_op(
+                        caller.tenant_id,
+                        caller,
+                        "domain.password_login_changed",
+                        domain,
+                        {"password_login": False},
+                        {"password_login": True, "reason": "connection_disabled"},
+                        now,
                     )
-                    restored.append(domain)
+                )
+                restored.append(domain)
         action = "connection.enabled" if enabled else "connection.disabled"
         ops.append(
             self.audit.put_op(
                 caller.tenant_id, caller, action, conn.id, {"status": conn.status.value}, {"status": target.value}, now
             )
         )
-        self.conn_repo.save(updated, conn.version, ops)
+        self.domain_repo.transact_checked(ops)
         logger.info(action, extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
         message = ""
         if restored:
@@ -127,12 +162,10 @@ class KillSwitchService:
             )
         return StatusOut(id=conn.id, status=target, password_login_restored=restored, message=message)
 
-    def set_password_login(self, caller: Caller, raw_domain: str, enabled: bool) -> PasswordLoginOut:
+    def _set_password_login(self, caller: Caller, raw_domain: str, enabled: bool) -> PasswordLoginOut:
         claim = DomainService(self.settings, self.domain_repo, clock=self.clock).get_claim(caller, raw_domain)
         if claim.password_login is enabled:
             return PasswordLoginOut(domain=claim.domain, password_login=enabled, message="No change.")
-        if not enabled:
-            self._guard_password_off(caller, claim)
         now = self.clock()
         updated = claim.model_copy(update={"password_login": enabled})
         audit = self.audit.put_op(
@@ -146,25 +179,16 @@ class KillSwitchService:
         )
         ops = [self._claim_op(updated, claim.version), audit]
         if not enabled:
-            # The connection must still be enabled when this commits (a concurrent kill switch wins).
-            conn = self.conn_repo.connection_for_domain(claim.domain)
-            assert conn is not None
-            ops.append(
-                {
-                    "ConditionCheck": {
-                        "TableName": self.table.name,
-                        "Key": {"pk": {"S": f"CONN#{conn.id}"}, "sk": {"S": "CONN"}},
-                        "ConditionExpression": "#s = :enabled",
-                        "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": {":enabled": {"S": ConnectionStatus.ENABLED.value}},
-                    }
-                }
-            )
+            conn, owner = self._guard_password_off(caller, claim)
+            # What the guard saw must still hold when this commits (a concurrent kill switch or removal wins).
+            ops.append(self._still_enabled_check(conn))
+            ops.append(still_owner_check(self.table.name, owner))
         self.domain_repo.transact_checked(ops)
         logger.info("password login changed", extra={"tenant_id": caller.tenant_id, "domain": claim.domain})
         return PasswordLoginOut(domain=claim.domain, password_login=enabled)
 
-    def _guard_password_off(self, caller: Caller, claim: DomainClaim) -> None:
+    def _guard_password_off(self, caller: Caller, claim: DomainClaim) -> tuple[Connection, Membership]:
+        """The enabled, proven connection of the domain and a break-glass owner, or the refusal."""
         conn = self.conn_repo.connection_for_domain(claim.domain)
         if (
             claim.status is not DomainStatus.VERIFIED
@@ -175,15 +199,53 @@ class KillSwitchService:
             raise NoEnabledConnection()
         if conn.first_success_at is None:
             raise SsoNotProven()
-        for member in MembershipRepository(self.table).list_for_tenant(caller.tenant_id):
-            if member.role != "owner" or member.status != "active":
-                continue
-            try:
-                if email_domain(member.email) != claim.domain:
-                    return
-            except InvalidDomain:
-                continue
-        raise NoBreakGlassOwner()
+        password_off = {c.domain for c in self.domain_repo.list_claims(caller.tenant_id) if not c.password_login}
+        members = MembershipRepository(self.table).list_for_tenant(caller.tenant_id)
+        owners = break_glass_owners(members, password_off, claim.domain)
+        if not owners:
+            raise NoBreakGlassOwner()
+        return conn, owners[0]
+
+    def _status_op(self, conn: Connection, target: ConnectionStatus, now: datetime) -> dict[str, Any]:
+        """Transaction op: the status changes from the one read to ``target``.
+
+        Conditioned on the status, not on the connection's version: every successful login bumps the version
+        (``first_success_at``/``last_success_at``), and the kill switch must not lose to a stream of logins.
+        An update of these attributes only, so a concurrent IdP import is never overwritten.
+        """
+        condition = "#s = :current AND tenant_id = :tenant"
+        if target is ConnectionStatus.ENABLED:
+            condition += " AND attribute_exists(idp)"
+        updated_at = conn.model_copy(update={"updated_at": now}).model_dump(mode="json")["updated_at"]
+        return {
+            "Update": {
+                "TableName": self.table.name,
+                "Key": {"pk": {"S": f"CONN#{conn.id}"}, "sk": {"S": "CONN"}},
+                "UpdateExpression": "SET #s = :target, updated_at = :now ADD version :one",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": serialize_values(
+                    {
+                        ":current": conn.status.value,
+                        ":target": target.value,
+                        ":tenant": conn.tenant_id,
+                        ":now": updated_at,
+                        ":one": 1,
+                    }
+                ),
+            }
+        }
+
+    def _still_enabled_check(self, conn: Connection) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                "TableName": self.table.name,
+                "Key": {"pk": {"S": f"CONN#{conn.id}"}, "sk": {"S": "CONN"}},
+                "ConditionExpression": "#s = :enabled",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {":enabled": {"S": ConnectionStatus.ENABLED.value}},
+            }
+        }
 
     def _claim_op(self, claim: DomainClaim, version: int) -> dict[str, Any]:
         op = self.domain_repo.put_claim_op(claim, version)

@@ -137,8 +137,8 @@ class InvitationRepository:
         return sorted((_from_item(i) for i in items), key=lambda i: (i.created_at, i.id), reverse=True)
 
     # ---- writes ---------------------------------------------------------------------------
-    def create(self, inv: Invitation) -> None:
-        """Store a new pending invitation with its pending and token pointers.
+    def create(self, inv: Invitation, extra_ops: list[dict[str, Any]] | None = None) -> None:
+        """Store a new pending invitation with its pending and token pointers (and ``extra_ops``, after them).
 
         Raises PendingExists (the email has a pending invitation), AlreadyMember, or TransactionConflict.
         """
@@ -160,6 +160,7 @@ class InvitationRepository:
             },
             _token_put(inv, inv.token_hash),
             users.no_member_check_op(inv.tenant_id, inv.email),
+            *(extra_ops or []),
         ]
         try:
             self.table.transact(ops)
@@ -175,7 +176,7 @@ class InvitationRepository:
                 raise TransactionConflict() from exc
             raise
 
-    def discard(self, inv: Invitation) -> None:
+    def discard(self, inv: Invitation, extra_ops: list[dict[str, Any]] | None = None) -> None:
         """Undo ``create`` of an invitation whose mail could not be sent (its token was never seen)."""
         assert inv.token_hash is not None
         ops = [
@@ -188,10 +189,13 @@ class InvitationRepository:
             },
             _pending_delete(inv),
             _token_delete(inv.token_hash, must_exist=False),
+            *(extra_ops or []),
         ]
         self.table.transact(ops)
 
-    def rotate_token(self, current: Invitation, renewed: Invitation) -> Invitation:
+    def rotate_token(
+        self, current: Invitation, renewed: Invitation, extra_ops: list[dict[str, Any]] | None = None
+    ) -> Invitation:
         """Replace ``current``'s token with ``renewed``'s (new hash and expiry): the old link stops working.
 
         Conditioned on the version and the pending state ``current`` was read in; ConcurrentChange otherwise.
@@ -213,6 +217,7 @@ class InvitationRepository:
         ]
         if current.token_hash:
             ops.append(_token_delete(current.token_hash, must_exist=False))
+        ops.extend(extra_ops or [])
         try:
             self.table.transact(ops)
         except ClientError as exc:
@@ -221,7 +226,7 @@ class InvitationRepository:
             raise
         return saved
 
-    def revoke(self, current: Invitation, when: datetime) -> Invitation:
+    def revoke(self, current: Invitation, when: datetime, extra_ops: list[dict[str, Any]] | None = None) -> Invitation:
         """Pending to revoked, dropping both pointers; ConcurrentChange if it changed since it was read."""
         saved = current.model_copy(
             update={
@@ -246,6 +251,7 @@ class InvitationRepository:
         ]
         if current.token_hash:
             ops.append(_token_delete(current.token_hash, must_exist=False))
+        ops.extend(extra_ops or [])
         try:
             self.table.transact(ops)
         except ClientError as exc:
@@ -254,7 +260,14 @@ class InvitationRepository:
             raise
         return saved
 
-    def accept(self, current: Invitation, token_hash: str, membership: Membership, when: datetime) -> Invitation:
+    def accept(
+        self,
+        current: Invitation,
+        token_hash: str,
+        membership: Membership,
+        when: datetime,
+        extra_ops: list[dict[str, Any]] | None = None,
+    ) -> Invitation:
         """One transaction: the token is consumed, the invitation goes pending to accepted, the membership
         and its email pointer are created. Both or neither.
 
@@ -291,6 +304,7 @@ class InvitationRepository:
             _token_delete(token_hash, must_exist=True),
             _pending_delete(current),
             *users.create_ops(membership),
+            *(extra_ops or []),
         ]
         try:
             self.table.transact(ops)

@@ -96,27 +96,36 @@ class MembershipRepository:
         return sorted((_from_item(i) for i in items), key=lambda m: (m.email, m.user_id))
 
     # ---- writes ---------------------------------------------------------------------------
-    def update(self, m: Membership, role: str, accounts: list[str]) -> Membership:
-        """Set role and accounts, conditioned on the version ``m`` was read at (last sign-in is left alone)."""
+    def update(
+        self, m: Membership, role: str, accounts: list[str], extra_ops: list[dict[str, Any]] | None = None
+    ) -> Membership:
+        """Set role and accounts, conditioned on the version ``m`` was read at (last sign-in is left alone),
+        in one transaction with ``extra_ops`` (its audit entry, condition checks)."""
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
+                    "UpdateExpression": "SET #role = :role, accounts = :accounts, version = :next",
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeNames": {"#role": "role"},
+                    "ExpressionAttributeValues": serialize_values(
+                        {":role": role, ":accounts": accounts, ":next": m.version + 1, ":v": m.version}
+                    ),
+                }
+            },
+            *(extra_ops or []),
+        ]
         try:
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
-                UpdateExpression="SET #role = :role, accounts = :accounts, version = :next",
-                ConditionExpression="version = :v",
-                ExpressionAttributeNames={"#role": "role"},
-                ExpressionAttributeValues=serialize_values(
-                    {":role": role, ":accounts": accounts, ":next": m.version + 1, ":v": m.version}
-                ),
-            )
+            self.table.transact(ops)
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "TransactionCanceledException":
                 raise ConcurrentChange() from exc
             raise
         return m.model_copy(update={"role": role, "accounts": accounts, "version": m.version + 1})
 
-    def delete(self, m: Membership) -> None:
-        """Delete the membership and free its email, atomically; refused if it changed since it was read."""
+    def delete(self, m: Membership, extra_ops: list[dict[str, Any]] | None = None) -> None:
+        """Delete the membership and free its email, atomically with ``extra_ops``; refused if it changed
+        since it was read."""
         ops: list[dict[str, Any]] = [
             {
                 "Delete": {
@@ -132,6 +141,7 @@ class MembershipRepository:
                     "ExpressionAttributeValues": {":u": {"S": m.user_id}},
                 }
             },
+            *(extra_ops or []),
         ]
         try:
             self.table.transact(ops)
