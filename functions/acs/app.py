@@ -38,10 +38,13 @@ def acs(connection_id: str) -> Response:
     event = app.current_event
     raw = event.decoded_body or ""
     if len(raw) > MAX_FORM_BYTES:
-        reference = new_reference()
-        logger.warning("ACS body too large", extra={"reference": reference, "connection_id": connection_id})
-        return _page(413, sso_failed(reference))
-    form = parse_qs(raw, max_num_fields=8, keep_blank_values=True) if raw else {}
+        refused = service().refuse_unread(connection_id, "too_large", "the form is larger than 400 KiB")
+        return _page(413, sso_failed(refused.reference))
+    try:
+        form = parse_qs(raw, max_num_fields=8, keep_blank_values=True) if raw else {}
+    except ValueError:  # more fields than an IdP ever posts
+        refused = service().refuse_unread(connection_id, "malformed", "the form could not be read")
+        return _page(400, sso_failed(refused.reference))
     cookies: dict[str, str] = {}
     for pair in event.cookies or []:
         name, _, value = pair.partition("=")
@@ -72,6 +75,17 @@ def acs(connection_id: str) -> Response:
         return _page(400, sso_unsolicited(result.reference))
     status = 403 if result.reason in _FORBIDDEN else 400
     return _page(status, sso_failed(result.reference))
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    """The browser gets the failure page, whatever broke; the log gets the error under the same reference."""
+    reference = new_reference()
+    connection_id = (app.current_event.path_parameters or {}).get("connection_id")
+    logger.exception(
+        "ACS failed", extra={"reference": reference, "connection_id": connection_id, "error_type": type(exc).__name__}
+    )
+    return _page(500, sso_failed(reference))
 
 
 # Refusals about who the user is or may be (as opposed to a malformed or mismatched message).

@@ -13,7 +13,7 @@ from sso_core.api import create_resolver, json_response, model_response, parse_b
 from sso_core.audit import AuditLog
 from sso_core.config import get_settings
 from sso_core.connections import ConnectionService
-from sso_core.dal.logins import LoginStateRepository
+from sso_core.dal.logins import InvalidCursor, LoginStateRepository
 from sso_core.dal.table import Table
 from sso_core.errors import InvalidRequest
 from sso_core.models.connections import CreateConnectionRequest, IdpFieldsRequest, UpdateConnectionRequest
@@ -95,8 +95,16 @@ def login_trace(connection_id: str) -> Response:
         raise InvalidRequest("limit must be a number from 1 to 200.") from None
     if not 1 <= limit <= 200:
         raise InvalidRequest("limit must be a number from 1 to 200.")
+    repo = LoginStateRepository(table())
     reference = query.get("reference")
-    entries, cursor = LoginStateRepository(table()).traces(conn.id, limit=limit, after=query.get("cursor"))
+    if reference is not None:  # the entry behind a page's reference, however old; no paging
+        found = repo.trace_by_reference(conn.id, reference)
+        entries, cursor = ([found] if found else []), None
+    else:
+        try:
+            entries, cursor = repo.traces(conn.id, limit=limit, after=query.get("cursor"))
+        except InvalidCursor:
+            raise InvalidRequest("cursor must be the next_cursor of a previous page.") from None
     logins = [
         {
             "time": e.time.isoformat(),
@@ -107,7 +115,6 @@ def login_trace(connection_id: str) -> Response:
             "email_domain": e.email_domain,
         }
         for e in entries
-        if reference is None or e.reference == reference
     ]
     return json_response(200, {"logins": logins, "next_cursor": cursor})
 

@@ -24,6 +24,8 @@ app = create_resolver()
 
 
 class DiscoverRequest(BaseModel):
+    """Any string of address length is answered (one that is no address gets "password"); anything else is 400."""
+
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=320)
 

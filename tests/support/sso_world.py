@@ -157,18 +157,24 @@ class SsoWorld:
         request_id = etree.fromstring(xml).get("ID")
         return LoginStart(resp, str(request_id), relay, cookies, xml)
 
-    def response_b64(
+    def response_xml(
         self, in_response_to: str | None, email: str = "alice@acme.test", idp: RealIdp | None = None, **kwargs: Any
     ) -> str:
+        """A genuinely signed response from the IdP (this world's unless told otherwise) to this world's SP."""
         issuer = idp or self.idp
         assert issuer is not None
-        xml = issuer.response_xml(
+        return issuer.response_xml(
             sp_entity_id=self.sp["entity_id"],
             acs_url=self.sp["acs_url"],
             in_response_to=in_response_to,
             name_id=email,
             **kwargs,
         )
+
+    def response_b64(
+        self, in_response_to: str | None, email: str = "alice@acme.test", idp: RealIdp | None = None, **kwargs: Any
+    ) -> str:
+        xml = self.response_xml(in_response_to, email, idp, **kwargs)
         return base64.b64encode(xml.encode()).decode()
 
     def post_acs(

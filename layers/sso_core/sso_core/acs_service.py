@@ -19,7 +19,7 @@ from .config import Settings
 from .connections import idp_settings
 from .dal.connections import ConnectionRepository
 from .dal.domains import DomainRepository
-from .dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, TraceEntry
+from .dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, StoredRequest, TraceEntry
 from .dal.table import Table, serialize
 from .login import BindingCookie, browser_hash, cookie_name, sp_identity
 from .memberships import MembershipRefused, member_for_sso_login, record_sso_login
@@ -56,27 +56,41 @@ class AcsService:
 
     def consume(self, connection_id: str, saml_response: str | None, cookies: Mapping[str, str]) -> AcsResult:
         reference = new_reference()
-        conn = self.connections.get(connection_id) if connection_id.startswith("conn_") else None
+        conn = self._connection(connection_id, reference)
         if conn is None:
-            logger.warning("ACS for an unknown connection", extra={"reference": reference})
             return AcsResult("failed", reference, "unknown_connection")
         try:
-            login, membership, clear = self._check(conn, saml_response, cookies)
+            login, membership, request = self._check(conn, saml_response, cookies)
         except _Refused as refusal:
             return self._refuse(conn, reference, refusal)
         code = secrets.token_urlsafe(32)
         now = self.clock()
-        self.state.save_code(code, self._profile(conn, login, membership), now + CODE_LIFETIME)
+        self.state.save_code(code, self._profile(conn, login, membership, request.return_to), now + CODE_LIFETIME)
         self._record_success(conn, now)
         self._trace(conn, reference, "success", "success", "code issued", login.email_domain)
         metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
         separator = "&" if "?" in self.settings.redirect_url else "?"
+        clear = BindingCookie(cookie_name(request.request_id), "", f"/saml/{conn.id}/acs", 0)
         return AcsResult("success", reference, "success", f"{self.settings.redirect_url}{separator}code={code}", clear)
+
+    def refuse_unread(self, connection_id: str, reason: str, detail: str) -> AcsResult:
+        """A refusal the HTTP layer decides before the message is read (body size, form), traced like any other."""
+        reference = new_reference()
+        conn = self._connection(connection_id, reference)
+        if conn is None:
+            return AcsResult("failed", reference, "unknown_connection")
+        return self._refuse(conn, reference, _Refused(reason, detail))
+
+    def _connection(self, connection_id: str, reference: str) -> Connection | None:
+        conn = self.connections.get(connection_id) if connection_id.startswith("conn_") else None
+        if conn is None:
+            logger.warning("ACS for an unknown connection", extra={"reference": reference})
+        return conn
 
     # ---- checks -------------------------------------------------------------------------------------
     def _check(
         self, conn: Connection, saml_response: str | None, cookies: Mapping[str, str]
-    ) -> tuple[ValidatedLogin, Membership, BindingCookie]:
+    ) -> tuple[ValidatedLogin, Membership, StoredRequest]:
         if conn.status is not ConnectionStatus.ENABLED:
             raise _Refused("connection_disabled", "Enterprise SSO is switched off for this connection")
         idp = idp_settings(conn)
@@ -103,7 +117,7 @@ class AcsService:
         name = cookie_name(login.in_response_to)
         nonce = cookies.get(name, "")
         try:
-            self.state.consume_request(login.in_response_to, conn.id, browser_hash(nonce), now)
+            request = self.state.consume_request(login.in_response_to, conn.id, browser_hash(nonce), now)
         except RequestUnusable as exc:
             reason = "browser_binding_missing" if (not nonce and exc.reason == "request_other_browser") else exc.reason
             raise _Refused(reason, _REQUEST_DETAILS[reason], login.email_domain) from None
@@ -118,13 +132,15 @@ class AcsService:
             record_sso_login(self.table, membership, now)
         except MembershipRefused as exc:
             raise _Refused(exc.reason, _MEMBERSHIP_DETAILS.get(exc.reason, exc.reason), login.email_domain) from None
-        return login, membership, BindingCookie(name, "", f"/saml/{conn.id}/acs", 0)
+        return login, membership, request
 
     def _verified(self, conn: Connection, domain: str) -> bool:
         claim = DomainRepository(self.table).get_claim(domain, conn.tenant_id)
         return claim is not None and claim.status is DomainStatus.VERIFIED
 
-    def _profile(self, conn: Connection, login: ValidatedLogin, member: Membership) -> dict[str, object]:
+    def _profile(
+        self, conn: Connection, login: ValidatedLogin, member: Membership, return_to: str
+    ) -> dict[str, object]:
         return {
             "user": {
                 "user_id": member.user_id,
@@ -134,6 +150,8 @@ class AcsService:
                 "accounts": list(member.accounts),
             },
             "connection_id": conn.id,
+            # The same-origin path the login started from (``safe_return_path``), for the application to open.
+            "return_to": return_to,
             "attributes": {
                 "given_name": login.given_name,
                 "surname": login.surname,

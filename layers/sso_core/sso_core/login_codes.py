@@ -44,7 +44,9 @@ def client_secret(settings: Settings) -> str:
 
 def check_client(settings: Settings, authorization: str | None) -> None:
     expected = client_secret(settings)
-    given = (authorization or "").removeprefix("Bearer ").strip() if authorization else ""
+    # "Bearer <secret>", the scheme in any case (RFC 9110 11.1); a bare secret or another scheme is refused.
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    given = credentials.strip() if scheme.lower() == "bearer" else ""
     if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
         raise InvalidClient()
 

@@ -5,13 +5,15 @@ Items:
 - request    pk=AUTHNREQ#<request id>      sk=AUTHNREQ   (10 minutes; consumed by a conditional delete)
 - assertion  pk=ASSERTION#<sha256>          sk=ASSERTION  (until NotOnOrAfter plus skew; conditional put)
 - code       pk=CODE#<sha256 of the code>   sk=CODE       (60 s; consumed by a conditional delete)
-- trace      pk=CONN#<connection id>        sk=LOGIN#<time>#<reference>
+- trace      pk=CONN#<connection id>        sk=LOGIN#<time>#<wall-clock ns>#<reference>
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -182,7 +184,9 @@ class LoginStateRepository:
             Item=serialize(
                 {
                     "pk": f"CONN#{connection_id}",
-                    "sk": f"LOGIN#{entry.time.isoformat()}#{entry.reference}",
+                    # The wall clock's nanoseconds order the entries of one second: newest first holds within
+                    # a second too (the trace time itself has whole seconds, like every SAML instant).
+                    "sk": f"LOGIN#{entry.time.isoformat()}#{time.time_ns():020d}#{entry.reference}",
                     "type": "login_trace",
                     "time": entry.time.isoformat(),
                     "reference": entry.reference,
@@ -198,7 +202,7 @@ class LoginStateRepository:
     def traces(
         self, connection_id: str, limit: int = 50, after: str | None = None
     ) -> tuple[list[TraceEntry], str | None]:
-        """Newest first; ``after`` is the sort key of the last entry of the previous page."""
+        """Newest first, ``limit`` a page; ``after`` is the previous page's cursor (opaque and URL-safe)."""
         params: dict[str, Any] = {
             "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
             "ExpressionAttributeValues": serialize({":p": f"CONN#{connection_id}", ":s": "LOGIN#"}),
@@ -206,17 +210,49 @@ class LoginStateRepository:
             "Limit": limit,
         }
         if after:
-            params["ExclusiveStartKey"] = key(f"CONN#{connection_id}", after)
+            params["ExclusiveStartKey"] = key(f"CONN#{connection_id}", _sort_key(after))
         items, last = self.table.query_page(**params)
-        entries = [
-            TraceEntry(
-                time=datetime.fromisoformat(str(i["time"])),
-                reference=str(i["reference"]),
-                result=str(i["result"]),
-                reason=str(i["reason"]),
-                detail=str(i.get("detail") or ""),
-                email_domain=i.get("email_domain"),
-            )
-            for i in items
-        ]
-        return entries, (str(last["sk"]["S"]) if last else None)
+        return [_trace_entry(i) for i in items], (_cursor(str(last["sk"]["S"])) if last else None)
+
+    def trace_by_reference(self, connection_id: str, reference: str) -> TraceEntry | None:
+        """The entry a refusal page showed, however old: the connection's trace is searched newest first (people
+        ask about recent failures, so this reads a page or two)."""
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "FilterExpression": "#r = :r",
+            "ExpressionAttributeNames": {"#r": "reference"},
+            "ExpressionAttributeValues": serialize({":p": f"CONN#{connection_id}", ":s": "LOGIN#", ":r": reference}),
+            "ScanIndexForward": False,
+        }
+        for item in self.table.query(**params):
+            return _trace_entry(item)
+        return None
+
+
+class InvalidCursor(ValueError):
+    """The cursor is not a ``next_cursor`` this list gave."""
+
+
+def _cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode()).decode("ascii").rstrip("=")
+
+
+def _sort_key(cursor: str) -> str:
+    try:
+        sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor() from None
+    if not sort_key.startswith("LOGIN#") or len(sort_key) > 256:
+        raise InvalidCursor()
+    return sort_key
+
+
+def _trace_entry(item: dict[str, Any]) -> TraceEntry:
+    return TraceEntry(
+        time=datetime.fromisoformat(str(item["time"])),
+        reference=str(item["reference"]),
+        result=str(item["result"]),
+        reason=str(item["reason"]),
+        detail=str(item.get("detail") or ""),
+        email_domain=item.get("email_domain"),
+    )

@@ -56,7 +56,8 @@ class IdpFieldsRequest(BaseModel):
 
 
 class UpdateConnectionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict, like the kill switch's toggle: "no" or 0 is not a boolean for a security setting.
+    model_config = ConfigDict(extra="forbid", strict=True)
     signed_requests: bool | None = None
     binding: Literal["post", "redirect"] | None = None
 
