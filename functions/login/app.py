@@ -53,7 +53,7 @@ def discover_route() -> Response:
 @app.get("/saml/<connection_id>/login")
 def start(connection_id: str) -> Response:
     query = app.current_event.query_string_parameters or {}
-    conn = ConnectionRepository(table()).get(connection_id) if connection_id.startswith("conn_") else None
+    conn = ConnectionRepository(table()).get(connection_id)
     try:
         started = start_login(get_settings(), table(), conn, query.get("email"), query.get("return_to"))
     except DomainError as exc:

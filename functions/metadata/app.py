@@ -28,7 +28,7 @@ def connections() -> ConnectionRepository:
 
 
 def _existing(connection_id: str) -> str:
-    if not connection_id.startswith("conn_") or connections().get(connection_id) is None:
+    if connections().get(connection_id) is None:
         raise ConnectionNotFound()
     return connection_id
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +37,21 @@ class GatewayResponse:
 
 
 class Gateway:
-    def __init__(self, authority: TokenAuthority, route_table: list[Route] | None = None) -> None:
+    """``one_event_per_function``: like one warm Lambda instance per function, each function handles one event at
+    a time (the local stack's threaded server would otherwise run one handler module in several threads at once,
+    which Lambda never does). Tests that stage races leave it off."""
+
+    def __init__(
+        self,
+        authority: TokenAuthority,
+        route_table: list[Route] | None = None,
+        one_event_per_function: bool = False,
+    ) -> None:
         self.authority = authority
         self.routes = route_table if route_table is not None else routes()
+        self._locks: dict[str, threading.Lock] | None = (
+            {r.function: threading.Lock() for r in self.routes} if one_event_per_function else None
+        )
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -77,8 +90,10 @@ class Gateway:
             body=body,
             claims=claims,
         )
-        result = invoke(route.code_dir, event)
-        return to_response(result)
+        if self._locks is None:
+            return to_response(invoke(route.code_dir, event))
+        with self._locks[route.function]:
+            return to_response(invoke(route.code_dir, event))
 
 
 def to_response(result: Any) -> GatewayResponse:

@@ -60,7 +60,7 @@ class LocalStack:
         self._http: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self.gateway = Gateway(self.authority)
+        self.gateway = Gateway(self.authority, one_event_per_function=True)
         self.last_dns_check: dict[str, Any] | None = None
         self.demo_idp: DemoIdp | None = None  # made at start, once the URL is known
 

@@ -95,3 +95,28 @@ def test_switching_to_the_current_state_changes_nothing(ready: SsoWorld) -> None
         "password_login": True,
         "message": "No change.",
     }
+
+
+def test_a_response_refused_while_off_stays_refused_after_re_enabling(ready: SsoWorld) -> None:
+    """The login started before the switch: once SSO is back on, the same response must not become good."""
+    started = ready.start()
+    saml_response = ready.response_b64(started.request_id)
+    set_sso(ready, False)
+    first = ready.post_acs(saml_response, started.cookies, started.relay_state)
+    assert ready.trace()[0] | {"reference": reference_of(first)} == ready.trace()[0]
+    assert ready.trace()[0]["reason"] == "connection_disabled"
+    set_sso(ready, True)
+    again = ready.post_acs(saml_response, started.cookies, started.relay_state)
+    assert again.status in (400, 403)
+    assert "SSO auth failed" in again.text
+    assert ready.trace()[0]["reference"] == reference_of(again)
+    assert ready.trace()[0]["reason"] == "request_before_enable"
+    assert code_of(ready.login()).strip()  # a login started now works
+
+
+def test_a_code_issued_before_the_switch_is_not_redeemed_after_it(ready: SsoWorld) -> None:
+    code = code_of(ready.login())
+    set_sso(ready, False)
+    resp = ready.redeem(code)
+    assert resp.status == 400
+    assert resp.json()["error"]["code"] == "invalid_code"

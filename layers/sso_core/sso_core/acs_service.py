@@ -82,7 +82,7 @@ class AcsService:
         return self._refuse(conn, reference, _Refused(reason, detail))
 
     def _connection(self, connection_id: str, reference: str) -> Connection | None:
-        conn = self.connections.get(connection_id) if connection_id.startswith("conn_") else None
+        conn = self.connections.get(connection_id)
         if conn is None:
             logger.warning("ACS for an unknown connection", extra={"reference": reference})
         return conn
@@ -121,6 +121,12 @@ class AcsService:
         except RequestUnusable as exc:
             reason = "browser_binding_missing" if (not nonce and exc.reason == "request_other_browser") else exc.reason
             raise _Refused(reason, _REQUEST_DETAILS[reason], login.email_domain) from None
+        if request.enable_count != conn.enable_count:
+            raise _Refused(
+                "request_before_enable",
+                "the login started before Enterprise SSO was last switched on for this connection",
+                login.email_domain,
+            )
         if login.email_domain not in conn.domains or not self._verified(conn, login.email_domain):
             raise _Refused(
                 "domain_not_verified",

@@ -108,7 +108,7 @@ class ConnectionService:
         )
 
     def get_connection(self, caller: Caller, connection_id: str) -> Connection:
-        conn = self.repo.get(connection_id) if _plausible_id(connection_id) else None
+        conn = self.repo.get(connection_id)
         if conn is None or conn.tenant_id != caller.tenant_id:
             raise ConnectionNotFound()
         return conn
@@ -204,7 +204,3 @@ class ConnectionService:
             raise InvalidRequest("Give signed_requests and/or binding.")
         updated = conn.model_copy(update={**changes, "updated_at": self.clock()})
         return conn, self.repo.save(updated, conn.version)
-
-
-def _plausible_id(connection_id: str) -> bool:
-    return connection_id.startswith("conn_") and len(connection_id) <= 64 and connection_id.isascii()

@@ -217,11 +217,14 @@ class KillSwitchService:
         if target is ConnectionStatus.ENABLED:
             condition += " AND attribute_exists(idp)"
         updated_at = conn.model_copy(update={"updated_at": now}).model_dump(mode="json")["updated_at"]
+        # Switching on starts a new period (enable_count): the ACS refuses logins started in an earlier one, so a
+        # response refused while SSO was off does not become good again when SSO is switched back on.
+        count = ", enable_count :one" if target is ConnectionStatus.ENABLED else ""
         return {
             "Update": {
                 "TableName": self.table.name,
                 "Key": {"pk": {"S": f"CONN#{conn.id}"}, "sk": {"S": "CONN"}},
-                "UpdateExpression": "SET #s = :target, updated_at = :now ADD version :one",
+                "UpdateExpression": f"SET #s = :target, updated_at = :now ADD version :one{count}",
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": serialize_values(

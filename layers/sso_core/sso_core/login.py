@@ -143,6 +143,7 @@ def start_login(
             return_to=safe_return_path(return_to),
             created_at=now,
             expires_at=expires,
+            enable_count=conn.enable_count,
         )
     )
     cookie = BindingCookie(

@@ -8,9 +8,11 @@ from typing import Any
 
 from .clock import Clock, utcnow
 from .config import Settings
+from .dal.connections import ConnectionRepository
 from .dal.logins import LoginStateRepository
 from .dal.table import Table
 from .errors import DomainError, Unauthorized
+from .models.connections import ConnectionStatus
 from .sp_keys import secrets_client
 
 
@@ -59,5 +61,9 @@ def redeem(
         raise InvalidCode()
     payload = LoginStateRepository(table).redeem_code(code, clock())
     if payload is None:
+        raise InvalidCode()
+    # The kill switch also stops codes issued just before it: a code is only good while SSO is on.
+    conn = ConnectionRepository(table).get(str(payload.get("connection_id", "")))
+    if conn is None or conn.status is not ConnectionStatus.ENABLED:
         raise InvalidCode()
     return payload

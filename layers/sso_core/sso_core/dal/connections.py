@@ -9,6 +9,7 @@ Items:
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,6 +29,13 @@ class DomainHasConnection(Conflict):
 class IdpEntityTaken(Conflict):
     code = "idp_entity_taken"
     default_message = "This IdP entity ID is already used by another organisation's connection."
+
+
+ID_PATTERN = re.compile(r"^conn_[0-9a-f]{20}$")
+
+
+def plausible_connection_id(connection_id: str) -> bool:
+    return bool(ID_PATTERN.match(connection_id))
 
 
 def _pk(connection_id: str) -> str:
@@ -54,6 +62,9 @@ class ConnectionRepository:
         self.table = table
 
     def get(self, connection_id: str) -> Connection | None:
+        """The connection, or None; ids that cannot be ours (from a URL path) are never looked up."""
+        if not plausible_connection_id(connection_id):
+            return None
         item = self.table.get(_pk(connection_id), "CONN")
         return Connection.model_validate(item) if item else None
 

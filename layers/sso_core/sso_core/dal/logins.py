@@ -37,6 +37,7 @@ class StoredRequest:
     return_to: str
     created_at: datetime
     expires_at: datetime
+    enable_count: int = 0  # the connection's enable period the login started in
 
 
 class RequestUnusable(Exception):
@@ -77,6 +78,7 @@ class LoginStateRepository:
                     "connection_id": request.connection_id,
                     "browser_hash": request.browser_hash,
                     "return_to": request.return_to,
+                    "enable_count": request.enable_count,
                     "created_at": request.created_at.isoformat(),
                     "expires_at": int(request.expires_at.timestamp()),
                     "ttl": int(request.expires_at.timestamp()),
@@ -120,6 +122,7 @@ class LoginStateRepository:
             return_to=str(item.get("return_to") or "/"),
             created_at=datetime.fromisoformat(str(item["created_at"])),
             expires_at=datetime.fromtimestamp(int(item["expires_at"]), tz=now.tzinfo),
+            enable_count=int(item.get("enable_count") or 0),
         )
 
     # ---- replay cache ---------------------------------------------------------------------------

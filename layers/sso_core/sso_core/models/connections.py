@@ -34,6 +34,8 @@ class Connection(BaseModel):
     binding: Literal["post", "redirect"] = "post"
     created_at: datetime
     updated_at: datetime
+    # How many times Enterprise SSO was switched on: a login started in an earlier period is refused.
+    enable_count: int = 0
     first_success_at: datetime | None = None
     last_success_at: datetime | None = None
     version: int = 0
