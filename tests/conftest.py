@@ -30,6 +30,8 @@ from sso_local.template import create_table
 from sso_local.tokens import TokenAuthority
 from tests.support.api import Api
 
+pytest_plugins = ["tests.support.sso_fixtures"]
+
 TABLE = "sso-test"
 
 BASE_ENV = {

@@ -100,7 +100,7 @@ def test_accept_says_sso_when_the_domain_has_an_enabled_connection(admin: Admin,
     repo.verify_claim(pending.model_copy(update={"status": DomainStatus.VERIFIED, "verified_at": now}), 0)
     ConnectionRepository(table).create(
         Connection(
-            id="conn1",
+            id="conn_0123456789abcdef0123",
             tenant_id="acme",
             domains=["corp.example"],
             status=ConnectionStatus.ENABLED,

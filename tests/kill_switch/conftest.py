@@ -1,54 +1,28 @@
 """Fixtures for the kill switch and audit tests: a tenant with SSO working, through the API only.
 
-``sso_env`` mirrors ``tests/sso/conftest.py`` (copied, not imported: fixtures of a sibling folder are not
-visible here, and ``pytest_plugins`` belongs to the root conftest only). Keys are made once per session.
+The shared fixtures (environment, session keys) come from ``tests/support/sso_fixtures.py``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sso_core import sp_keys
-from sso_core.clock import utcnow
 from sso_core.config import get_settings
-from sso_core.saml.certificates import generate_sp_keypair
 from sso_local.dns_server import LocalDnsServer
 from sso_local.saml_idp import IdpKeys
 from sso_local.tokens import TokenAuthority
 from tests.support.api import Api
-from tests.support.sso_world import CLIENT_SECRET, SsoWorld, idp_keys
-
-SP_KEY_SECRET_ID = "test/sp-signing-key"
-BREAK_GLASS = "boss@acme.example"  # an owner whose email is outside acme.test
+from tests.support.sso_fixtures import store_sp_key
+from tests.support.sso_world import SsoWorld
 
 
 @pytest.fixture(autouse=True)
-def sso_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("SSO_CLIENT_SECRET", CLIENT_SECRET)
-    monkeypatch.setenv("SSO_SP_KEY_SECRET_ID", SP_KEY_SECRET_ID)
-    monkeypatch.setenv("SSO_LOCAL_OUTBOX", str(tmp_path / "outbox"))
-    monkeypatch.setenv("SSO_APP_REDIRECT_URL", "https://app.test/sso/callback")
-    monkeypatch.setenv("SSO_INVITE_ACCEPT_URL", "https://sso.test/invitations/accept")
-    get_settings.cache_clear()
-    sp_keys.clear_cache()
-
-
-@pytest.fixture(autouse=True)
-def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lambda sets POWERTOOLS_METRICS_NAMESPACE before any import; collection may import sso_core first."""
-    from sso_core.observability import metrics
-
-    if not metrics.namespace:
-        monkeypatch.setattr(metrics, "namespace", "EnterpriseSSO")
-
-
-@pytest.fixture(scope="session")
-def session_authority(tmp_path_factory: pytest.TempPathFactory) -> TokenAuthority:
-    return TokenAuthority(tmp_path_factory.mktemp("state"))
+def _sso_env(sso_env: None) -> None:
+    """The SSO environment (tests/support/sso_fixtures.py) for every test of this folder."""
 
 
 @pytest.fixture
@@ -56,24 +30,7 @@ def authority(session_authority: TokenAuthority) -> TokenAuthority:
     return session_authority
 
 
-@pytest.fixture(scope="session")
-def acme_keys() -> IdpKeys:
-    return idp_keys("acme-idp")
-
-
-@pytest.fixture(scope="session")
-def sp_keypair() -> tuple[str, str]:
-    return generate_sp_keypair("sso.test", utcnow())
-
-
-def store_sp_key(key_pem: str, cert_pem: str) -> None:
-    value = json.dumps({"current": {"key_pem": key_pem, "cert_pem": cert_pem}, "next": None})
-    client = sp_keys.secrets_client()
-    try:
-        client.create_secret(Name=SP_KEY_SECRET_ID, SecretString=value)
-    except client.exceptions.ResourceExistsException:  # the moto server lives for the whole session
-        client.put_secret_value(SecretId=SP_KEY_SECRET_ID, SecretString=value)
-    sp_keys.clear_cache()
+BREAK_GLASS = "boss@acme.example"  # an owner whose email is outside acme.test
 
 
 @pytest.fixture
@@ -86,11 +43,11 @@ def patient_dns(dns: LocalDnsServer, monkeypatch: pytest.MonkeyPatch) -> LocalDn
 
 @pytest.fixture
 def world(
-    api: Api, patient_dns: LocalDnsServer, tmp_path: Path, acme_keys: IdpKeys, sp_keypair: tuple[str, str]
+    api: Api, patient_dns: LocalDnsServer, tmp_path: Path, acme_idp_keys: IdpKeys, sp_keypair: tuple[str, str]
 ) -> SsoWorld:
     dns = patient_dns
     store_sp_key(*sp_keypair)
-    return SsoWorld(api, dns, tmp_path / "outbox", keys=acme_keys)
+    return SsoWorld(api, dns, tmp_path / "outbox", keys=acme_idp_keys)
 
 
 @pytest.fixture
@@ -109,12 +66,12 @@ def proven(ready: SsoWorld) -> SsoWorld:
 
 @pytest.fixture
 def server_world(
-    server_api: Api, patient_dns: LocalDnsServer, tmp_path: Path, acme_keys: IdpKeys, sp_keypair: tuple[str, str]
+    server_api: Api, patient_dns: LocalDnsServer, tmp_path: Path, acme_idp_keys: IdpKeys, sp_keypair: tuple[str, str]
 ) -> SsoWorld:
     """``proven`` with every AWS call going over HTTP to the moto server (threads race for real)."""
     sp_keys.clear_cache()  # the secrets client must pick up the moto server's endpoint
     store_sp_key(*sp_keypair)
-    world = SsoWorld(server_api, patient_dns, tmp_path / "outbox", keys=acme_keys).setup()
+    world = SsoWorld(server_api, patient_dns, tmp_path / "outbox", keys=acme_idp_keys).setup()
     assert world.login().status == 302
     world.invite_and_accept(BREAK_GLASS, role="owner")
     return world

@@ -16,8 +16,9 @@ from sso_local.dns_server import LocalDnsServer
 from sso_local.lambda_runtime import invoke
 from sso_local.saml_idp import IdpKeys
 from sso_local.template import REPO_ROOT, functions
-from tests.kill_switch.conftest import BREAK_GLASS, store_sp_key
+from tests.kill_switch.conftest import BREAK_GLASS
 from tests.support.api import Api
+from tests.support.sso_fixtures import store_sp_key
 from tests.support.sso_world import SsoWorld
 
 pytestmark = pytest.mark.integration
@@ -37,11 +38,11 @@ def run(function: str, event: dict[str, Any]) -> tuple[int, Any]:
 
 @pytest.fixture
 def example(
-    api: Api, patient_dns: LocalDnsServer, tmp_path: Path, acme_keys: IdpKeys, sp_keypair: tuple[str, str]
+    api: Api, patient_dns: LocalDnsServer, tmp_path: Path, acme_idp_keys: IdpKeys, sp_keypair: tuple[str, str]
 ) -> SsoWorld:
     """SSO working for example.com in tenant acme (the events' claims), with a break-glass owner."""
     store_sp_key(*sp_keypair)
-    world = SsoWorld(api, patient_dns, tmp_path / "outbox", domain="example.com", keys=acme_keys).setup(
+    world = SsoWorld(api, patient_dns, tmp_path / "outbox", domain="example.com", keys=acme_idp_keys).setup(
         "alice@example.com"
     )
     assert world.login("alice@example.com").status == 302

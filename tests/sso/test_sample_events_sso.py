@@ -19,7 +19,7 @@ from lxml import etree
 from sso_local.lambda_runtime import invoke
 from sso_local.saml_idp import IdpKeys
 from sso_local.template import REPO_ROOT, functions
-from tests.sso.conftest import store_sp_key
+from tests.support.sso_fixtures import store_sp_key
 from tests.support.sso_world import CLIENT_SECRET, SsoWorld
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,7 @@ from sso_core.clock import utcnow
 from sso_core.saml.certificates import generate_sp_keypair
 from sso_core.saml.xml_names import BINDING_HTTP_POST, NS_DS, NS_MD, NS_SAML, NS_SAMLP, SIG_RSA_SHA256
 from tests.saml_engine.tampering import cert_body
-from tests.sso.conftest import SP_KEY_SECRET_ID
+from tests.support.sso_fixtures import SP_KEY_SECRET_ID
 from tests.support.sso_world import SsoWorld
 
 pytestmark = pytest.mark.integration
