@@ -9,11 +9,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sso_core.api import create_resolver, model_response, require_role
+from sso_core.api import create_resolver, model_response, page_limit, require_role
 from sso_core.audit import AuditLog
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
-from sso_core.errors import InvalidRequest
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
@@ -28,12 +27,7 @@ def audit_log() -> AuditLog:
 def read_audit() -> Response:
     caller = require_role(app, get_settings(), "owner")
     query = app.current_event.query_string_parameters or {}
-    try:
-        limit = int(query.get("limit", "50"))
-    except ValueError:
-        raise InvalidRequest("limit must be a number from 1 to 200.") from None
-    if not 1 <= limit <= 200:
-        raise InvalidRequest("limit must be a number from 1 to 200.")
+    limit = page_limit(query)
     return model_response(200, audit_log().page(caller.tenant_id, limit, query.get("cursor")))
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sso_core.api import create_resolver, json_response, model_response, parse_body, require_role
+from sso_core.api import create_resolver, json_response, model_response, page_limit, parse_body, require_role
 from sso_core.audit import AuditLog
 from sso_core.config import get_settings
 from sso_core.connections import ConnectionService
@@ -89,12 +89,7 @@ def login_trace(connection_id: str) -> Response:
     caller = require_role(app, get_settings(), "owner")
     conn = service().get_connection(caller, connection_id)
     query = app.current_event.query_string_parameters or {}
-    try:
-        limit = int(query.get("limit", "50"))
-    except ValueError:
-        raise InvalidRequest("limit must be a number from 1 to 200.") from None
-    if not 1 <= limit <= 200:
-        raise InvalidRequest("limit must be a number from 1 to 200.")
+    limit = page_limit(query)
     repo = LoginStateRepository(table())
     reference = query.get("reference")
     if reference is not None:  # the entry behind a page's reference, however old; no paging

@@ -119,6 +119,17 @@ def parse_body(app: APIGatewayHttpResolver, model: type[M]) -> M:
         raise InvalidRequest(_describe(exc.errors(include_url=False))) from exc
 
 
+def page_limit(query: Mapping[str, str], default: int = 50, maximum: int = 200) -> int:
+    """The ``limit`` query parameter of a paginated list: 1 to ``maximum``, else 400."""
+    try:
+        limit = int(query.get("limit", str(default)))
+    except ValueError:
+        raise InvalidRequest(f"limit must be a number from 1 to {maximum}.") from None
+    if not 1 <= limit <= maximum:
+        raise InvalidRequest(f"limit must be a number from 1 to {maximum}.")
+    return limit
+
+
 def _describe(errors: Iterable[Mapping[str, Any]]) -> str:
     parts = []
     for err in errors:
