@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,18 +89,26 @@ class LoginStateRepository:
         )
 
     def consume_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> StoredRequest:
-        """Use the request once, from the browser and for the connection it was issued to."""
+        """Use the request once, from the browser and for the connection it was issued to.
+
+        Marked used (``used_by``, this call's own token) rather than deleted: if the SDK retries a write that
+        succeeded but whose answer was lost, the retry finds its own mark and succeeds instead of calling the
+        legitimate login a reuse. Nothing personal is kept; TTL removes the item.
+        """
+        mine = secrets.token_hex(16)
         try:
-            resp = self.table.client.delete_item(
+            resp = self.table.client.update_item(
                 TableName=self.table.name,
                 Key=key(f"AUTHNREQ#{request_id}", "AUTHNREQ"),
+                UpdateExpression="SET used_by = :me",
                 ConditionExpression=(
-                    "attribute_exists(pk) AND connection_id = :c AND browser_hash = :b AND expires_at > :now"
+                    "attribute_exists(pk) AND connection_id = :c AND browser_hash = :b AND expires_at > :now "
+                    "AND (attribute_not_exists(used_by) OR used_by = :me)"
                 ),
                 ExpressionAttributeValues=serialize(
-                    {":c": connection_id, ":b": browser_hash, ":now": int(now.timestamp())}
+                    {":c": connection_id, ":b": browser_hash, ":now": int(now.timestamp()), ":me": mine}
                 ),
-                ReturnValues="ALL_OLD",
+                ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -107,8 +116,10 @@ class LoginStateRepository:
                 raise
             old = exc.response.get("Item")
             if not old:
-                raise RequestUnusable("request_unknown") from None  # never issued, already used, or expired
+                raise RequestUnusable("request_unknown") from None  # never issued, or gone after expiry
             item = deserialize(old)
+            if item.get("used_by"):
+                raise RequestUnusable("request_unknown") from None  # already used
             if item.get("connection_id") != connection_id:
                 raise RequestUnusable("request_other_connection") from None
             if item.get("browser_hash") != browser_hash:
@@ -127,7 +138,11 @@ class LoginStateRepository:
 
     # ---- replay cache ---------------------------------------------------------------------------
     def remember_assertion(self, issuer: str, assertion_id: str, keep_until: datetime) -> None:
-        """Record the assertion as used; ``AlreadyUsed`` if it was (the conditional put is the single use)."""
+        """Record the assertion as used; ``AlreadyUsed`` if it was (the conditional put is the single use).
+
+        The item carries this call's own token, so an SDK retry of a put that succeeded is not taken for a replay.
+        """
+        mine = secrets.token_hex(16)
         try:
             self.table.client.put_item(
                 TableName=self.table.name,
@@ -136,10 +151,12 @@ class LoginStateRepository:
                         "pk": "ASSERTION#" + sha256(f"{issuer}\n{assertion_id}"),
                         "sk": "ASSERTION",
                         "type": "assertion_seen",
+                        "used_by": mine,
                         "ttl": int(keep_until.timestamp()) + 1,
                     }
                 ),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression="attribute_not_exists(pk) OR used_by = :me",
+                ExpressionAttributeValues=serialize({":me": mine}),
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
