@@ -10,7 +10,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sso_core.api import create_resolver, json_response, model_response, page_limit, parse_body, require_role
-from sso_core.audit import AuditLog
 from sso_core.config import get_settings
 from sso_core.connections import ConnectionService
 from sso_core.dal.logins import InvalidCursor, LoginStateRepository
@@ -35,9 +34,7 @@ def service() -> ConnectionService:
 def create_connection() -> Response:
     caller = require_role(app, get_settings(), "owner")
     request = parse_body(app, CreateConnectionRequest)
-    out = service().create(caller, request.domains)
-    AuditLog(table()).record(caller.tenant_id, caller, "connection.created", out.id, None, {"domains": out.domains})
-    return model_response(201, out)
+    return model_response(201, service().create(caller, request.domains))
 
 
 @app.get("/connections")
@@ -56,15 +53,7 @@ def get_connection(connection_id: str) -> Response:
 def set_idp(connection_id: str) -> Response:
     caller = require_role(app, get_settings(), "owner")
     request = parse_body(app, IdpFieldsRequest)
-    before, after, out = service().set_idp(caller, connection_id, request)
-    AuditLog(table()).record(
-        caller.tenant_id,
-        caller,
-        "connection.idp_changed",
-        connection_id,
-        _idp_summary(before.idp),
-        _idp_summary(after.idp),
-    )
+    _, _, out = service().set_idp(caller, connection_id, request)
     return model_response(200, out)
 
 
@@ -72,15 +61,7 @@ def set_idp(connection_id: str) -> Response:
 def update_connection(connection_id: str) -> Response:
     caller = require_role(app, get_settings(), "owner")
     request = parse_body(app, UpdateConnectionRequest)
-    before, after = service().update(caller, connection_id, request)
-    AuditLog(table()).record(
-        caller.tenant_id,
-        caller,
-        "connection.settings_changed",
-        connection_id,
-        {"signed_requests": before.signed_requests, "binding": before.binding},
-        {"signed_requests": after.signed_requests, "binding": after.binding},
-    )
+    _, after = service().update(caller, connection_id, request)
     return model_response(200, service().to_out(after))
 
 
@@ -112,12 +93,6 @@ def login_trace(connection_id: str) -> Response:
         for e in entries
     ]
     return json_response(200, {"logins": logins, "next_cursor": cursor})
-
-
-def _idp_summary(idp: Any) -> dict[str, Any] | None:
-    if idp is None:
-        return None
-    return {"entity_id": idp.entity_id, "sso_url": idp.sso_url, "certificates": len(idp.certificates)}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -10,6 +10,7 @@ import secrets
 from cryptography.hazmat.primitives import hashes
 
 from .api import Caller
+from .audit import AuditLog
 from .clock import Clock, utcnow
 from .config import Settings
 from .dal.connections import ConnectionRepository
@@ -68,6 +69,13 @@ def idp_settings(conn: Connection) -> IdpSettings | None:
     )
 
 
+def idp_summary(idp: IdpConfig | None) -> dict[str, object] | None:
+    """What the audit log keeps of an IdP: never the certificates themselves."""
+    if idp is None:
+        return None
+    return {"entity_id": idp.entity_id, "sso_url": idp.sso_url, "certificates": len(idp.certificates)}
+
+
 def _certificate_summary(pem: str) -> dict[str, str]:
     cert = load_certificate(pem)
     return {
@@ -83,6 +91,7 @@ class ConnectionService:
         self.repo = ConnectionRepository(table)
         self.domains = DomainRepository(table)
         self.clock = clock
+        self.audit = AuditLog(table)
 
     def to_out(self, conn: Connection, warnings: list[str] | None = None) -> ConnectionOut:
         idp = None
@@ -139,7 +148,10 @@ class ConnectionService:
             created_at=now,
             updated_at=now,
         )
-        self.repo.create(conn)
+        created = self.audit.put_op(
+            caller.tenant_id, caller, "connection.created", conn.id, None, {"domains": domains}, now
+        )
+        self.repo.create(conn, [created])
         logger.info("connection created", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
         return self.to_out(conn)
 
@@ -191,6 +203,17 @@ class ConnectionService:
         ops = [ConnectionRepository.claim_idp_entity_op(idp.entity_id, conn)]
         if conn.idp is not None and conn.idp.entity_id != idp.entity_id:
             ops.append(ConnectionRepository.release_idp_entity_op(conn.idp.entity_id, conn))
+        ops.append(
+            self.audit.put_op(
+                caller.tenant_id,
+                caller,
+                "connection.idp_changed",
+                conn.id,
+                idp_summary(conn.idp),
+                idp_summary(idp),
+                now,
+            )
+        )
         saved = self.repo.save(updated, conn.version, ops)
         logger.info("connection IdP imported", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
         return conn, saved, self.to_out(saved, warnings)
@@ -202,5 +225,15 @@ class ConnectionService:
         changes: dict[str, object] = {k: v for k, v in request.model_dump().items() if v is not None}
         if not changes:
             raise InvalidRequest("Give signed_requests and/or binding.")
-        updated = conn.model_copy(update={**changes, "updated_at": self.clock()})
-        return conn, self.repo.save(updated, conn.version)
+        now = self.clock()
+        updated = conn.model_copy(update={**changes, "updated_at": now})
+        audit = self.audit.put_op(
+            caller.tenant_id,
+            caller,
+            "connection.settings_changed",
+            conn.id,
+            {"signed_requests": conn.signed_requests, "binding": conn.binding},
+            {"signed_requests": updated.signed_requests, "binding": updated.binding},
+            now,
+        )
+        return conn, self.repo.save(updated, conn.version, [audit])

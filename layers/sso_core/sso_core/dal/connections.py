@@ -81,7 +81,7 @@ class ConnectionRepository:
         pointer = self.table.get(f"DOMAIN#{domain}", ROUTING_SK)
         return self.get(str(pointer["connection_id"])) if pointer else None
 
-    def create(self, conn: Connection) -> None:
+    def create(self, conn: Connection, extra_ops: list[dict[str, Any]] | None = None) -> None:
         ops: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -110,12 +110,14 @@ class ConnectionRepository:
                     }
                 }
             )
+        routing = len(ops)
+        ops.extend(extra_ops or [])
         try:
             self.table.transact(ops)
         except ClientError as exc:
             if (
                 error_code(exc) == "TransactionCanceledException"
-                and "ConditionalCheckFailed" in cancellation_codes(exc)[1:]
+                and "ConditionalCheckFailed" in cancellation_codes(exc)[1:routing]
             ):
                 raise DomainHasConnection() from exc
             raise
