@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sso_core.api import create_resolver
 from sso_core.config import get_settings
-from sso_core.connections import ConnectionNotFound
+from sso_core.connection_access import ConnectionNotFound
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.table import Table
 from sso_core.login import sp_identity

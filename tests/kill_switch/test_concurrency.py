@@ -199,7 +199,7 @@ def test_password_off_between_an_owner_removals_read_and_write(
 def test_the_kill_switch_wins_against_a_stream_of_logins(proven: SsoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each successful login bumps the connection's version; switching off must not wait for a quiet moment."""
     killer = service()
-    original = killer.connections.get_connection
+    original = killer.read_connection
     logins = []
 
     def read_then_a_login_succeeds(caller: Caller, connection_id: str) -> Any:
@@ -207,7 +207,7 @@ def test_the_kill_switch_wins_against_a_stream_of_logins(proven: SsoWorld, monke
         logins.append(proven.login())  # a whole SSO login between the kill switch's read and its write
         return conn
 
-    monkeypatch.setattr(killer.connections, "get_connection", read_then_a_login_succeeds)
+    monkeypatch.setattr(killer, "read_connection", read_then_a_login_succeeds)
     out = killer.set_connection_status(OWNER, proven.connection_id, False)
     assert out.status is ConnectionStatus.DISABLED
     assert [r.status for r in logins] == [302]  # one read, one write: no retry was needed

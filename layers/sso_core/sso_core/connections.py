@@ -13,11 +13,11 @@ from .api import Caller
 from .audit import AuditLog
 from .clock import Clock, utcnow
 from .config import Settings
+from .connection_access import tenant_connection, verified_domains
 from .dal.connections import ConnectionRepository
 from .dal.domains import DomainRepository
 from .dal.table import Table
-from .domain_names import normalise_domain
-from .errors import Conflict, InvalidDomain, InvalidRequest, NotFound
+from .errors import InvalidRequest
 from .models.connections import (
     Connection,
     ConnectionList,
@@ -28,20 +28,9 @@ from .models.connections import (
     SpDetails,
     UpdateConnectionRequest,
 )
-from .models.domains import DomainStatus
 from .observability import logger
 from .saml import IdpSettings, parse_idp_metadata, validate_certificate, validate_sso_url
 from .saml.certificates import load_certificate
-
-
-class ConnectionNotFound(NotFound):
-    code = "connection_not_found"
-    default_message = "No such connection in your organisation."
-
-
-class DomainNotVerified(Conflict):
-    code = "domain_not_verified"
-    default_message = "A connection can only cover domains your organisation has verified."
 
 
 def sp_details(settings: Settings, connection_id: str) -> SpDetails:
@@ -117,26 +106,10 @@ class ConnectionService:
         )
 
     def get_connection(self, caller: Caller, connection_id: str) -> Connection:
-        conn = self.repo.get(connection_id)
-        if conn is None or conn.tenant_id != caller.tenant_id:
-            raise ConnectionNotFound()
-        return conn
+        return tenant_connection(self.repo, caller, connection_id)
 
     def verified_domains(self, tenant_id: str, raw_domains: list[str]) -> list[str]:
-        """Normalised, de-duplicated; each must be verified by ``tenant_id`` now."""
-        domains: list[str] = []
-        for raw in raw_domains:
-            try:
-                domain = normalise_domain(raw)
-            except InvalidDomain as exc:
-                raise InvalidRequest(f"'{raw}': {exc.message}") from None
-            if domain not in domains:
-                domains.append(domain)
-        for domain in domains:
-            claim = self.domains.get_claim(domain, tenant_id)
-            if claim is None or claim.status is not DomainStatus.VERIFIED:
-                raise DomainNotVerified(f"{domain} is not verified by your organisation.")
-        return domains
+        return verified_domains(self.domains, tenant_id, raw_domains)
 
     def create(self, caller: Caller, raw_domains: list[str]) -> ConnectionOut:
         domains = self.verified_domains(caller.tenant_id, raw_domains)

@@ -32,7 +32,7 @@ from .audit import AuditLog
 from .break_glass import break_glass_owners, password_still_on_check, still_owner_check
 from .clock import Clock, utcnow
 from .config import Settings
-from .connections import ConnectionService
+from .connection_access import tenant_connection, verified_domains
 from .dal.connections import ConnectionRepository
 from .dal.domains import DomainRepository
 from .dal.table import Table, serialize_values
@@ -99,10 +99,12 @@ class KillSwitchService:
         self.settings = settings
         self.table = table
         self.clock = clock
-        self.connections = ConnectionService(settings, table, clock)
         self.conn_repo = ConnectionRepository(table)
         self.domain_repo = DomainRepository(table)
         self.audit = AuditLog(table)
+
+    def read_connection(self, caller: Caller, connection_id: str) -> Connection:
+        return tenant_connection(self.conn_repo, caller, connection_id)
 
     def set_connection_status(self, caller: Caller, connection_id: str, enabled: bool) -> StatusOut:
         return _retried(lambda: self._set_connection_status(caller, connection_id, enabled))
@@ -111,12 +113,12 @@ class KillSwitchService:
         return _retried(lambda: self._set_password_login(caller, raw_domain, enabled))
 
     def _set_connection_status(self, caller: Caller, connection_id: str, enabled: bool) -> StatusOut:
-        conn = self.connections.get_connection(caller, connection_id)
+        conn = self.read_connection(caller, connection_id)
         now = self.clock()
         if enabled:
             if conn.idp is None:
                 raise IdpIncomplete()
-            self.connections.verified_domains(caller.tenant_id, conn.domains)
+            verified_domains(self.domain_repo, caller.tenant_id, conn.domains)
             target = ConnectionStatus.ENABLED
         else:
             target = ConnectionStatus.DISABLED
