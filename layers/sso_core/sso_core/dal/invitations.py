@@ -104,6 +104,20 @@ def _pending_delete(inv: Invitation) -> dict[str, Any]:
     }
 
 
+def _still_pending_put(saved: Invitation, current: Invitation) -> dict[str, Any]:
+    """Transaction op: write ``saved`` if the invitation is still pending at the version ``current`` was read."""
+    return {
+        "Put": {
+            "Item": serialize(_to_item(saved)),
+            "ConditionExpression": "version = :v AND #status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": serialize_values(
+                {":v": current.version, ":pending": InvitationStatus.PENDING.value}
+            ),
+        }
+    }
+
+
 def _is_conflict(codes: list[str]) -> bool:
     return "TransactionConflict" in codes
 
@@ -193,6 +207,20 @@ class InvitationRepository:
         ]
         self.table.transact(ops)
 
+    def _replace_pending(
+        self, current: Invitation, ops: list[dict[str, Any]], extra_ops: list[dict[str, Any]] | None
+    ) -> None:
+        """Run ``ops`` with the removal of ``current``'s token pointer; ConcurrentChange if anything moved."""
+        if current.token_hash:
+            ops.append(_token_delete(current.token_hash, must_exist=False))
+        ops.extend(extra_ops or [])
+        try:
+            self.table.transact(ops)
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise ConcurrentChange() from exc
+            raise
+
     def rotate_token(
         self, current: Invitation, renewed: Invitation, extra_ops: list[dict[str, Any]] | None = None
     ) -> Invitation:
@@ -203,27 +231,10 @@ class InvitationRepository:
         assert renewed.token_hash is not None
         saved = renewed.model_copy(update={"version": current.version + 1})
         ops: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "Item": serialize(_to_item(saved)),
-                    "ConditionExpression": "version = :v AND #status = :pending",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": serialize_values(
-                        {":v": current.version, ":pending": InvitationStatus.PENDING.value}
-                    ),
-                }
-            },
+            _still_pending_put(saved, current),
             _token_put(saved, renewed.token_hash),
         ]
-        if current.token_hash:
-            ops.append(_token_delete(current.token_hash, must_exist=False))
-        ops.extend(extra_ops or [])
-        try:
-            self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                raise ConcurrentChange() from exc
-            raise
+        self._replace_pending(current, ops, extra_ops)
         return saved
 
     def revoke(self, current: Invitation, when: datetime, extra_ops: list[dict[str, Any]] | None = None) -> Invitation:
@@ -237,27 +248,10 @@ class InvitationRepository:
             }
         )
         ops: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "Item": serialize(_to_item(saved)),
-                    "ConditionExpression": "version = :v AND #status = :pending",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": serialize_values(
-                        {":v": current.version, ":pending": InvitationStatus.PENDING.value}
-                    ),
-                }
-            },
+            _still_pending_put(saved, current),
             _pending_delete(current),
         ]
-        if current.token_hash:
-            ops.append(_token_delete(current.token_hash, must_exist=False))
-        ops.extend(extra_ops or [])
-        try:
-            self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                raise ConcurrentChange() from exc
-            raise
+        self._replace_pending(current, ops, extra_ops)
         return saved
 
     def accept(
