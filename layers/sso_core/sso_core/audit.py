@@ -11,8 +11,6 @@ resolver (``api.create_resolver``); it is empty for changes no request made (the
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import secrets
 import time
@@ -24,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .clock import utcnow
-from .dal.table import Table, key, serialize
+from .dal.table import InvalidCursor, Table, serialize
 from .errors import InvalidRequest
 
 RETENTION = timedelta(days=400)
@@ -113,15 +111,10 @@ class AuditLog:
         self.table.client.put_item(**op)
 
     def page(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
-        params: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
-            "ExpressionAttributeValues": serialize({":p": f"TENANT#{tenant_id}", ":s": "AUDIT#"}),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            params["ExclusiveStartKey"] = key(f"TENANT#{tenant_id}", _decode_cursor(cursor))
-        items, last = self.table.query_page(**params)
+        try:
+            items, next_cursor = self.table.newest_first(f"TENANT#{tenant_id}", "AUDIT#", limit, cursor)
+        except InvalidCursor:
+            raise InvalidRequest("The cursor is not valid.") from None
         entries = [
             AuditEntry(
                 id=str(i["id"]),
@@ -135,20 +128,9 @@ class AuditLog:
             )
             for i in items
         ]
-        next_cursor = base64.urlsafe_b64encode(last["sk"]["S"].encode()).decode() if last else None
         return AuditPage(entries=entries, next_cursor=next_cursor)
 
 
 def sort_time(when: datetime) -> str:
     """Fixed width, UTC, to the microsecond: sorts as text in time order (``isoformat`` varies in width)."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        sk = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidRequest("The cursor is not valid.") from None
-    if not sk.startswith("AUDIT#"):
-        raise InvalidRequest("The cursor is not valid.")
-    return sk

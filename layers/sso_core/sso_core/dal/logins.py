@@ -10,7 +10,6 @@ Items:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -223,16 +222,8 @@ class LoginStateRepository:
         self, connection_id: str, limit: int = 50, after: str | None = None
     ) -> tuple[list[TraceEntry], str | None]:
         """Newest first, ``limit`` a page; ``after`` is the previous page's cursor (opaque and URL-safe)."""
-        params: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
-            "ExpressionAttributeValues": serialize({":p": f"CONN#{connection_id}", ":s": "LOGIN#"}),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if after:
-            params["ExclusiveStartKey"] = key(f"CONN#{connection_id}", _sort_key(after))
-        items, last = self.table.query_page(**params)
-        return [_trace_entry(i) for i in items], (_cursor(str(last["sk"]["S"])) if last else None)
+        items, cursor = self.table.newest_first(f"CONN#{connection_id}", "LOGIN#", limit, after)
+        return [_trace_entry(i) for i in items], cursor
 
     def trace_by_reference(self, connection_id: str, reference: str) -> TraceEntry | None:
         """The entry a refusal page showed, however old: the connection's trace is searched newest first (people
@@ -247,24 +238,6 @@ class LoginStateRepository:
         for item in self.table.query(**params):
             return _trace_entry(item)
         return None
-
-
-class InvalidCursor(ValueError):
-    """The cursor is not a ``next_cursor`` this list gave."""
-
-
-def _cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode("ascii").rstrip("=")
-
-
-def _sort_key(cursor: str) -> str:
-    try:
-        sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidCursor() from None
-    if not sort_key.startswith("LOGIN#") or len(sort_key) > 256:
-        raise InvalidCursor()
-    return sort_key
 
 
 def _trace_entry(item: dict[str, Any]) -> TraceEntry:

@@ -6,6 +6,7 @@ access goes through it with explicit (de)serialisation instead of the resource A
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -79,6 +80,25 @@ def cancellation_codes(exc: ClientError) -> list[str]:
     return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
 
 
+class InvalidCursor(ValueError):
+    """The cursor is not a ``next_cursor`` this list gave."""
+
+
+def encode_cursor(sort_key: str) -> str:
+    """An opaque, URL-safe cursor for a page that ended at ``sort_key``."""
+    return base64.urlsafe_b64encode(sort_key.encode()).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, sk_prefix: str) -> str:
+    try:
+        sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor() from None
+    if not sort_key.startswith(sk_prefix) or len(sort_key) > 256:
+        raise InvalidCursor()
+    return sort_key
+
+
 class Table:
     """Thin wrapper: the table name plus the client, with the few calls the DAL modules need."""
 
@@ -106,6 +126,22 @@ class Table:
     def query_page(self, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         resp = self.client.query(TableName=self.name, **kwargs)
         return [deserialize(i) for i in resp.get("Items", [])], resp.get("LastEvaluatedKey")
+
+    def newest_first(
+        self, pk: str, sk_prefix: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the items under ``pk`` whose sort key starts with ``sk_prefix``, newest (highest) first,
+        and the cursor of the next page (``InvalidCursor`` for a cursor this list did not give)."""
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": serialize({":p": pk, ":s": sk_prefix}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            params["ExclusiveStartKey"] = key(pk, decode_cursor(cursor, sk_prefix))
+        items, last = self.query_page(**params)
+        return items, (encode_cursor(str(last["sk"]["S"])) if last else None)
 
     def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Consistent reads of many items (100 per request, unprocessed keys retried), in no particular order."""
