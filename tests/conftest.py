@@ -21,8 +21,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from sso_core.aws_clients import reset_clients
 from sso_core.config import Settings, get_settings
-from sso_core.dal.table import Table, reset_clients
+from sso_core.dal.table import Table
 from sso_local.dns_server import LocalDnsServer, free_port
 from sso_local.gateway import Gateway
 from sso_local.lambda_runtime import _loaded

@@ -117,8 +117,8 @@ class LocalStack:
         env["SSO_APP_REDIRECT_URL"] = os.environ.get("SSO_APP_REDIRECT_URL") or f"{self.url}/_local/app/callback"
         env["SSO_INVITE_ACCEPT_URL"] = os.environ.get("SSO_INVITE_ACCEPT_URL") or f"{self.url}/invitations/accept"
         os.environ.update(env)
+        from sso_core.aws_clients import reset_clients
         from sso_core.config import get_settings
-        from sso_core.dal.table import reset_clients
 
         get_settings.cache_clear()
         reset_clients()

@@ -14,10 +14,11 @@ from typing import Any
 
 import boto3
 
+from sso_core.aws_clients import reset_clients
 from sso_core.clock import utcnow
 from sso_core.config import Settings
 from sso_core.dal.domains import DomainRepository, _to_item
-from sso_core.dal.table import Table, reset_clients, serialize
+from sso_core.dal.table import Table, serialize
 from sso_core.dns_check import record_name, record_value
 from sso_core.domains import DomainService
 from sso_core.models.domains import DomainClaim, DomainStatus

@@ -8,16 +8,14 @@ hold a ``next`` certificate (and key) published in the metadata ahead of a rotat
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from .aws_clients import aws_client, reset_clients
 from .clock import utcnow
 from .observability import logger
 from .saml.certificates import generate_sp_keypair
@@ -34,15 +32,8 @@ class SpKeys:
     next_key_pem: str | None = None
 
 
-@lru_cache(maxsize=2)
-def _client(region: str, endpoint: str | None) -> Any:
-    return boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint)
-
-
 def secrets_client() -> Any:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or os.environ.get("AWS_ENDPOINT_URL")
-    return _client(region, endpoint or None)
+    return aws_client("secretsmanager", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
 
 
 _cache: dict[str, tuple[float, SpKeys]] = {}
@@ -70,7 +61,7 @@ def load_sp_keys(secret_id: str, common_name: str, create_if_missing: bool = Tru
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
-    _client.cache_clear()
+    reset_clients()
 
 
 def _fetch(secret_id: str, common_name: str, create_if_missing: bool) -> SpKeys:

@@ -7,16 +7,14 @@ access goes through it with explicit (de)serialisation instead of the resource A
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from ..aws_clients import aws_client
 
 DUE_INDEX = "due-checks"
 TENANT_INDEX = "by-tenant"
@@ -26,21 +24,9 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-@lru_cache(maxsize=4)
-def _client(region: str, endpoint: str | None) -> Any:
-    config = Config(retries={"mode": "standard", "max_attempts": 4}, max_pool_connections=64)
-    return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint, config=config)
-
-
 def dynamodb_client() -> Any:
-    """Cached client; an endpoint override (AWS_ENDPOINT_URL) points the local stack at its moto server."""
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-    return _client(region, endpoint or None)
-
-
-def reset_clients() -> None:
-    _client.cache_clear()
+    """Cached client; 64 connections for the scheduled run's thread pool."""
+    return aws_client("dynamodb", "AWS_ENDPOINT_URL_DYNAMODB", max_pool_connections=64)
 
 
 def _plain(value: Any) -> Any:
