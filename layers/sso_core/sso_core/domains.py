@@ -13,10 +13,12 @@ from .api import Caller
 from .audit import Actor, AuditLog
 from .clock import Clock, utcnow
 from .config import Settings
+from .dal.connections import ConnectionRepository
 from .dal.domains import AlreadyExists, DomainRepository
 from .dns_check import CheckResult, TxtLookup, TxtResolver, record_name, record_value
 from .domain_names import normalise_domain
 from .errors import ConcurrentChange, Conflict, DomainNotFound, DomainTaken, InvalidDomain
+from .models.connections import ConnectionStatus
 from .models.domains import (
     DomainClaim,
     DomainList,
@@ -155,9 +157,6 @@ class DomainService:
         return self.to_out(self.get_claim(caller, raw_domain))
 
     def delete(self, caller: Caller, raw_domain: object) -> None:
-        from .dal.connections import ConnectionRepository
-        from .models.connections import ConnectionStatus
-
         claim = self.get_claim(caller, raw_domain)
         conn = ConnectionRepository(self.repo.table).connection_for_domain(claim.domain)
         if conn is not None and conn.tenant_id == caller.tenant_id and conn.status is ConnectionStatus.ENABLED:
