@@ -12,12 +12,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sso_core.acs_service import AcsService, new_reference
-from sso_core.api import create_resolver
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
+from sso_core.edge.http import create_resolver
+from sso_core.edge.pages import PAGE_HEADERS, sso_failed, sso_unsolicited
+from sso_core.logic.assertion_consumer import AcsService, new_reference
 from sso_core.observability import logger, metrics, tracer
-from sso_core.pages import PAGE_HEADERS, sso_failed, sso_unsolicited
 
 app = create_resolver()
 MAX_FORM_BYTES = 400 * 1024  # the SAMLResponse itself is capped at 256 KiB by the validator

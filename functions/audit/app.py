@@ -9,26 +9,26 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sso_core.api import create_resolver, model_response, page_limit, require_role
-from sso_core.audit import AuditLog
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
+from sso_core.edge.http import create_resolver, model_response, page_limit, require_role
+from sso_core.logic.audit_trail import read_audit
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
 
 
 @cache
-def audit_log() -> AuditLog:
-    return AuditLog(Table(get_settings().table_name))
+def table() -> Table:
+    return Table(get_settings().table_name)
 
 
 @app.get("/audit")
-def read_audit() -> Response:
+def audit_route() -> Response:
     caller = require_role(app, get_settings(), "owner")
     query = app.current_event.query_string_parameters or {}
     limit = page_limit(query)
-    return model_response(200, audit_log().page(caller.tenant_id, limit, query.get("cursor")))
+    return model_response(200, read_audit(table(), caller, limit, query.get("cursor")))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,13 +9,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sso_core.api import create_resolver, json_response, model_response, page_limit, parse_body, require_role
 from sso_core.config import get_settings
-from sso_core.connections import ConnectionService
 from sso_core.dal.logins import LoginStateRepository
 from sso_core.dal.table import InvalidCursor, Table
-from sso_core.errors import InvalidRequest
+from sso_core.edge.http import create_resolver, json_response, model_response, page_limit, parse_body, require_role
+from sso_core.logic.sso_configuration import ConnectionService
 from sso_core.models.connections import CreateConnectionRequest, IdpFieldsRequest, UpdateConnectionRequest
+from sso_core.models.errors import InvalidRequest
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()

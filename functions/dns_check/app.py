@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sso_core.config import get_settings
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
-from sso_core.domains import DomainService
+from sso_core.logic.domain_verification import DomainService
 from sso_core.observability import logger, metrics, tracer
 
 

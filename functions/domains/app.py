@@ -9,11 +9,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sso_core.api import create_resolver, model_response, parse_body, require_role
 from sso_core.config import get_settings
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
-from sso_core.domains import DomainService
+from sso_core.edge.http import create_resolver, model_response, parse_body, require_role
+from sso_core.logic.domain_verification import DomainService
 from sso_core.models.domains import AddDomainRequest
 from sso_core.observability import logger, metrics, tracer
 

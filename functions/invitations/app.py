@@ -11,12 +11,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sso_core.api import create_resolver, model_response, parse_body, require_role
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
-from sso_core.errors import DomainError
-from sso_core.invitations import PAGE_HEADERS, InvitationService, accept_page, accepted_page, error_page
-from sso_core.mail import mailer_for
+from sso_core.edge.http import create_resolver, model_response, parse_body, require_role
+from sso_core.gateways.mail import mailer_for
+from sso_core.logic.invitations import PAGE_HEADERS, InvitationService, accept_page, accepted_page, error_page
+from sso_core.models.errors import DomainError
 from sso_core.models.invitations import AcceptInvitationRequest, CreateInvitationRequest, InvitationUnusable
 from sso_core.observability import logger, metrics, tracer
 

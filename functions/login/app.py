@@ -11,14 +11,14 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from sso_core.api import create_resolver, json_response, parse_body
 from sso_core.config import get_settings
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.table import Table
-from sso_core.errors import DomainError
-from sso_core.login import discover, start_login
+from sso_core.edge.http import create_resolver, json_response, parse_body
+from sso_core.edge.pages import PAGE_HEADERS, sso_unavailable
+from sso_core.logic.login_start import discover, start_login
+from sso_core.models.errors import DomainError
 from sso_core.observability import logger, metrics, tracer
-from sso_core.pages import PAGE_HEADERS, sso_unavailable
 
 app = create_resolver()
 

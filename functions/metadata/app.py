@@ -9,12 +9,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sso_core.api import create_resolver
 from sso_core.config import get_settings
-from sso_core.connection_access import ConnectionNotFound
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.table import Table
-from sso_core.login import sp_identity
+from sso_core.edge.http import create_resolver
+from sso_core.logic.login_start import sp_identity
+from sso_core.logic.tenant_scope import ConnectionNotFound
 from sso_core.observability import logger, metrics, tracer
 from sso_core.saml import sp_metadata_xml
 

@@ -10,10 +10,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from sso_core.api import create_resolver, json_response, parse_body
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
-from sso_core.login_codes import check_client, redeem
+from sso_core.edge.http import create_resolver, json_response, parse_body
+from sso_core.logic.code_redemption import check_client, redeem
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()

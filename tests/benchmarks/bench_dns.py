@@ -19,8 +19,8 @@ from sso_core.clock import utcnow
 from sso_core.config import Settings
 from sso_core.dal.domains import DomainRepository, _to_item
 from sso_core.dal.table import Table, serialize
-from sso_core.dns_check import record_name, record_value
-from sso_core.domains import DomainService
+from sso_core.gateways.txt_lookup import record_name, record_value
+from sso_core.logic.domain_verification import DomainService
 from sso_core.models.domains import DomainClaim, DomainStatus
 from sso_local.dns_server import LocalDnsServer, free_port
 from sso_local.template import create_table

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from sso_core.config import get_settings
-from sso_core.login import sp_identity
+from sso_core.logic.login_start import sp_identity
 from sso_core.saml import IdpSettings, build_authn_request
 from sso_local.demo_idp import load_or_create_keys, load_users
 from sso_local.template import REPO_ROOT

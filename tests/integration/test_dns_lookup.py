@@ -2,7 +2,7 @@
 
 import pytest
 
-from sso_core.dns_check import CheckResult, TxtResolver
+from sso_core.gateways.txt_lookup import CheckResult, TxtResolver
 
 NAME = "_sso-challenge.example.com"
 EXPECTED = "sso-domain-verification=tok123"

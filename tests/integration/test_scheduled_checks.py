@@ -5,12 +5,12 @@ from datetime import timedelta
 
 import pytest
 
-from sso_core.api import Caller
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
-from sso_core.domains import PENDING_BACKOFF_SECONDS, DomainService
-from sso_core.errors import DomainTaken
+from sso_core.logic.domain_verification import PENDING_BACKOFF_SECONDS, DomainService
 from sso_core.models.domains import DomainClaim, DomainStatus
+from sso_core.models.errors import DomainTaken
+from sso_core.models.identity import Caller
 from tests.support.clock import FakeClock
 from tests.support.requests import RequestCounter
 

@@ -10,14 +10,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sso_core.api import Caller
 from sso_core.config import Settings
 from sso_core.dal.invitations import InvitationRepository
 from sso_core.dal.table import Table
 from sso_core.dal.users import MembershipRepository
-from sso_core.errors import DomainError
-from sso_core.invitations import InvitationService, hash_token
-from sso_core.mail import SesMailer
+from sso_core.gateways.mail import SesMailer
+from sso_core.logic.invitations import InvitationService, hash_token
+from sso_core.models.errors import DomainError
+from sso_core.models.identity import Caller
 from sso_core.models.invitations import CreateInvitationRequest, InvitationStatus, InvitationUnusable
 from sso_local.lambda_runtime import FakeLambdaContext
 from tests.invitations.conftest import ACCEPT_URL, SENDER, sent_mail

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sso_core.api import Caller
 from sso_core.config import Settings
 from sso_core.dal.table import Table
-from sso_core.invitations import InvitationService
-from sso_core.mail import OutgoingMail, SesMailer
-from sso_core.memberships import MembershipRefused, member_for_sso_login
+from sso_core.gateways.mail import OutgoingMail, SesMailer
+from sso_core.logic.invitations import InvitationService
+from sso_core.logic.memberships import MembershipRefused, member_for_sso_login
+from sso_core.models.identity import Caller
 from sso_core.models.invitations import CreateInvitationRequest, InvitationUnusable, MailNotSent
 from tests.conftest import TABLE
 from tests.invitations.conftest import ACCEPT_URL, SENDER, sent_mail

@@ -13,7 +13,7 @@ import pytest
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
-from sso_core.invitations import hash_token
+from sso_core.logic.invitations import hash_token
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainClaim, DomainStatus
 from tests.conftest import TABLE

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sso_core.api import Caller
-from sso_core.invitations import hash_token, new_token
-from sso_core.memberships import check_grant, normalise_email
+from sso_core.logic.invitations import hash_token, new_token
+from sso_core.logic.memberships import check_grant, normalise_email
+from sso_core.models.identity import Caller
 from sso_core.models.users import InvalidAccounts, InvalidEmail, InvalidRole, RoleEscalation
 
 

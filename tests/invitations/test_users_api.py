@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sso_core.dal.table import Table
-from sso_core.memberships import MembershipRefused, member_for_sso_login, record_sso_login
+from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
 from tests.invitations.conftest import Admin, accept, sent_mail
 from tests.support.api import Api
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from sso_core import sp_keys
 from sso_core.config import get_settings
+from sso_core.gateways import sp_keys
 from sso_local.dns_server import LocalDnsServer
 from sso_local.saml_idp import IdpKeys
 from sso_local.tokens import TokenAuthority

@@ -168,10 +168,10 @@ def test_an_invitation_retried_with_its_key_is_audited_once(ready: SsoWorld) -> 
 
 
 def test_an_invitation_whose_mail_failed_is_audited_as_discarded(table: Any) -> None:
-    from sso_core.api import Caller
-    from sso_core.audit import AuditLog
     from sso_core.config import Settings
-    from sso_core.invitations import InvitationService
+    from sso_core.dal.audit import AuditLog
+    from sso_core.logic.invitations import InvitationService
+    from sso_core.models.identity import Caller
     from sso_core.models.invitations import CreateInvitationRequest, MailNotSent
 
     class BrokenMailer:

@@ -1,4 +1,4 @@
-"""Who counts as a break-glass owner for a domain (sso_core.break_glass), row by row."""
+"""Who counts as a break-glass owner for a domain (sso_core.logic.break_glass), row by row."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sso_core.break_glass import break_glass_owners
+from sso_core.logic.break_glass import break_glass_owners
 from sso_core.models.users import Membership
 
 

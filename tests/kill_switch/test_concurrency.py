@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from sso_core.api import Caller
-from sso_core.audit import AuditLog
 from sso_core.config import get_settings
+from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
-from sso_core.errors import ConcurrentChange, DomainError
-from sso_core.kill_switch import KillSwitchService, NoEnabledConnection, PasswordLoginOut, StatusOut
+from sso_core.logic.kill_switches import KillSwitchService, NoEnabledConnection, PasswordLoginOut, StatusOut
 from sso_core.models.connections import ConnectionStatus
+from sso_core.models.errors import ConcurrentChange, DomainError
+from sso_core.models.identity import Caller
 from tests.support.sso_world import SsoWorld
 
 pytestmark = pytest.mark.integration
@@ -167,8 +167,8 @@ def test_break_glass_owner_removed_between_the_password_guards_read_and_write(
     proven: SsoWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sso_core.dal.users import MembershipRepository
-    from sso_core.kill_switch import NoBreakGlassOwner
-    from sso_core.users import UserService
+    from sso_core.logic.kill_switches import NoBreakGlassOwner
+    from sso_core.logic.users import UserService
 
     boss = next(u for u in proven.owner("GET", "/users").json()["users"] if u["role"] == "owner")["id"]
     table = Table(get_settings().table_name)
@@ -183,7 +183,7 @@ def test_break_glass_owner_removed_between_the_password_guards_read_and_write(
 def test_password_off_between_an_owner_removals_read_and_write(
     proven: SsoWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sso_core.users import UserService
+    from sso_core.logic.users import UserService
 
     boss = next(u for u in proven.owner("GET", "/users").json()["users"] if u["role"] == "owner")["id"]
     users = UserService(Table(get_settings().table_name))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sso_core.login_policy import PASSWORD_RESET_NOTICE
+from sso_core.logic.login_policy import PASSWORD_RESET_NOTICE
 from tests.kill_switch.conftest import BREAK_GLASS
 from tests.support.sso_world import SsoWorld
 

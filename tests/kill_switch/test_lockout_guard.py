@@ -120,8 +120,8 @@ def test_the_last_break_glass_owner_cannot_be_removed_or_demoted(proven: SsoWorl
 
 
 def test_each_refusal_has_its_own_code() -> None:
-    from sso_core.kill_switch import NoBreakGlassOwner, NoEnabledConnection, SsoNotProven
-    from sso_core.users import BreakGlassOwnerRequired
+    from sso_core.logic.kill_switches import NoBreakGlassOwner, NoEnabledConnection, SsoNotProven
+    from sso_core.logic.users import BreakGlassOwnerRequired
 
     refusals = [NoEnabledConnection, SsoNotProven, NoBreakGlassOwner, BreakGlassOwnerRequired]
     assert all(r.status == 409 for r in refusals)

@@ -1,4 +1,4 @@
-"""The discovery policy: one decision function, every row of its table (sso_core.login_policy)."""
+"""The discovery policy: one decision function, every row of its table (sso_core.logic.login_policy)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from sso_core.login_policy import PASSWORD_RESET_NOTICE, Decision, decide
+from sso_core.logic.login_policy import PASSWORD_RESET_NOTICE, Decision, decide
 from sso_core.models.connections import ConnectionStatus
 
 DRAFT, ENABLED, DISABLED = ConnectionStatus.DRAFT, ConnectionStatus.ENABLED, ConnectionStatus.DISABLED

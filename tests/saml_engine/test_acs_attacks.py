@@ -15,10 +15,10 @@ import xmlsec
 from lxml import etree
 
 from sso_core.saml import IdpSettings, SpIdentity
-from sso_core.saml.acs import _instant
 from sso_core.saml.certificates import certificate_der
-from sso_core.saml.connection import sp_client
 from sso_core.saml.crypto_backend import SignatureRejected, verify_element
+from sso_core.saml.pysaml2_config import sp_client
+from sso_core.saml.response_validation import _instant
 from sso_core.saml.xml_names import NS_DS, NS_SAML, NS_SAMLP
 from sso_local.saml_idp import RealIdp, b64
 from tests.saml_engine import tampering

@@ -11,9 +11,10 @@ import xmlsec
 from lxml import etree
 from saml2.sigver import CryptoBackendXmlSec1, CryptoBackendXMLSecurity
 
-from sso_core.saml import IdpSettings, InProcessBackend, SpIdentity, acs
-from sso_core.saml.connection import backend_of, sp_client
+from sso_core.saml import IdpSettings, InProcessBackend, SpIdentity
+from sso_core.saml import response_validation as acs
 from sso_core.saml.crypto_backend import SignatureRejected, verify_element
+from sso_core.saml.pysaml2_config import backend_of, sp_client
 from sso_core.saml.saml_schema import LibxmlSamlSchema
 from sso_core.saml.xml_names import NS_SAML
 from sso_local.saml_idp import RealIdp

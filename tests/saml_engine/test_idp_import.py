@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from sso_core.errors import DomainError
+from sso_core.models.errors import DomainError
 from sso_core.saml import (
     IdpSettings,
     InvalidCertificate,

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from sso_core import sp_keys
-from sso_core.acs_service import AcsService
 from sso_core.clock import utcnow
+from sso_core.gateways import sp_keys
+from sso_core.logic.assertion_consumer import AcsService
 from sso_local.dns_server import LocalDnsServer
 from sso_local.lambda_runtime import load_handler_module
 from sso_local.saml_idp import IdpKeys

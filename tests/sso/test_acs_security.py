@@ -557,7 +557,7 @@ def test_acs_for_an_unknown_connection(ready: SsoWorld) -> None:
 
 
 def test_acs_internal_error_shows_the_page(ready: SsoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sso_core.acs_service import AcsService
+    from sso_core.logic.assertion_consumer import AcsService
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the table is on fire")

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sso_core.login import REQUEST_LIFETIME
+from sso_core.logic.login_start import REQUEST_LIFETIME
 from tests.support.sso_checks import refused, stored_items
 from tests.support.sso_world import SsoWorld
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sso_core import acs_service
+from sso_core.logic import assertion_consumer as acs_service
 from sso_core.saml import validate_response
 from sso_local.gateway import GatewayResponse
 from tests.support.sso_checks import codes_issued, stored_items

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 from saml2.xml.schema import _create_xml_schema_validator
 
-from sso_core import sp_keys
 from sso_core.clock import utcnow
+from sso_core.gateways import sp_keys
 from sso_core.saml.certificates import generate_sp_keypair
 from sso_core.saml.xml_names import BINDING_HTTP_POST, NS_DS, NS_MD, NS_SAML, NS_SAMLP, SIG_RSA_SHA256
 from tests.saml_engine.tampering import cert_body

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sso_core import sp_keys
 from sso_core.clock import utcnow
 from sso_core.config import get_settings
+from sso_core.gateways import sp_keys
 from sso_core.saml.certificates import generate_sp_keypair
 from sso_local.dns_server import LocalDnsServer
 from sso_local.saml_idp import IdpKeys

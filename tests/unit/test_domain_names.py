@@ -1,8 +1,8 @@
 import pytest
 
-from sso_core.dns_check import CheckResult, match_records
-from sso_core.domain_names import email_domain, normalise_domain
-from sso_core.errors import InvalidDomain
+from sso_core.gateways.txt_lookup import CheckResult, match_records
+from sso_core.models.domain_names import email_domain, normalise_domain
+from sso_core.models.errors import InvalidDomain
 
 
 @pytest.mark.parametrize(

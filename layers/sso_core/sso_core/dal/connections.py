@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import ConcurrentChange, Conflict
-from ..models.connections import Connection
-from .table import TENANT_INDEX, Table, cancellation_codes, error_code, key, serialize
+from sso_core.dal.table import TENANT_INDEX, Table, cancellation_codes, error_code, key, serialize
+from sso_core.models.connections import Connection
+from sso_core.models.errors import ConcurrentChange, Conflict
 
 ROUTING_SK = "CONNECTION"
 

@@ -17,9 +17,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import ConcurrentChange, DomainTaken
-from ..models.domains import DomainClaim, DomainStatus
-from .table import DUE_INDEX, DUE_PARTITION, TENANT_INDEX, Table, cancellation_codes, error_code, key, serialize
+from sso_core.dal.table import (
+    DUE_INDEX,
+    DUE_PARTITION,
+    TENANT_INDEX,
+    Table,
+    cancellation_codes,
+    error_code,
+    key,
+    serialize,
+)
+from sso_core.models.domains import DomainClaim, DomainStatus
+from sso_core.models.errors import ConcurrentChange, DomainTaken
 
 
 def _pk(domain: str) -> str:

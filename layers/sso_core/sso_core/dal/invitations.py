@@ -18,11 +18,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import ConcurrentChange
-from ..models.invitations import Invitation, InvitationStatus, InvitationUnusable
-from ..models.users import AlreadyMember, Membership
-from . import users
-from .table import Table, cancellation_codes, error_code, key, serialize, serialize_values
+from sso_core.dal import users
+from sso_core.dal.table import Table, cancellation_codes, error_code, key, serialize, serialize_values
+from sso_core.models.errors import ConcurrentChange
+from sso_core.models.invitations import Invitation, InvitationStatus, InvitationUnusable
+from sso_core.models.users import AlreadyMember, Membership
 
 TOKEN_SK = "INVTOKEN"
 # The token pointer outlives the invitation's expiry a little; TTL deletion is lazy, so expiry is also

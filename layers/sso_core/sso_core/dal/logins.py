@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .table import Table, deserialize, error_code, key, serialize
+from sso_core.dal.table import Table, deserialize, error_code, key, serialize
 
 TRACE_RETENTION = timedelta(days=90)
 

@@ -14,7 +14,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ..aws_clients import aws_client
+from sso_core.aws_clients import aws_client
 
 DUE_INDEX = "due-checks"
 TENANT_INDEX = "by-tenant"

@@ -15,9 +15,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import ConcurrentChange
-from ..models.users import Membership
-from .table import Table, error_code, key, serialize, serialize_values
+from sso_core.dal.table import Table, error_code, key, serialize, serialize_values
+from sso_core.models.errors import ConcurrentChange
+from sso_core.models.users import Membership
 
 
 def tenant_pk(tenant_id: str) -> str:

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import Conflict, DomainError, Gone, NotFound
-from .users import MAX_ACCOUNTS, AccountId, Role
+from sso_core.models.errors import Conflict, DomainError, Gone, NotFound
+from sso_core.models.users import MAX_ACCOUNTS, AccountId, Role
 
 
 class InvitationStatus(enum.StrEnum):

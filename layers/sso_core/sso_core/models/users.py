@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
+from sso_core.models.errors import Conflict, Forbidden, InvalidRequest, NotFound
 
 Role = Literal["member", "admin", "owner"]
 AccountId = Annotated[str, StringConstraints(min_length=1, max_length=128)]

@@ -7,11 +7,9 @@ Pure logic (no AWS, no HTTP). See DESIGN.md section 2 and docs/decisions.md.
 - ``validate_response``: the ACS; returns ``ValidatedLogin`` or raises ``AcsRejected``.
 """
 
-from .acs import REASONS, AcsRejected, ValidatedLogin, normalise_email, validate_response
-from .certificates import generate_sp_keypair
-from .connection import IdpSettings, SpIdentity
-from .crypto_backend import InProcessBackend
-from .idp_import import (
+from sso_core.saml.certificates import generate_sp_keypair
+from sso_core.saml.crypto_backend import InProcessBackend
+from sso_core.saml.idp_import import (
     CheckedCertificate,
     ImportedIdp,
     InvalidCertificate,
@@ -21,7 +19,9 @@ from .idp_import import (
     validate_certificate,
     validate_sso_url,
 )
-from .sp import AuthnStart, build_authn_request, sp_metadata_xml
+from sso_core.saml.pysaml2_config import IdpSettings, SpIdentity
+from sso_core.saml.response_validation import REASONS, AcsRejected, ValidatedLogin, normalise_email, validate_response
+from sso_core.saml.sp import AuthnStart, build_authn_request, sp_metadata_xml
 
 __all__ = [
     "REASONS",

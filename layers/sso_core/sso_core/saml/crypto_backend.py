@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from saml2.sigver import CryptoBackend, SigverError
 
-from . import safe_xml
-from .certificates import CertificateUnreadable, certificate_der
-from .xml_names import (
+from sso_core.saml import safe_xml
+from sso_core.saml.certificates import CertificateUnreadable, certificate_der
+from sso_core.saml.xml_names import (
     C14N_10,
     C14N_11,
     C14N_EXCLUSIVE,

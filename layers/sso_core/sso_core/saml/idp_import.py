@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
-from ..errors import DomainError
-from . import safe_xml
-from .certificates import CertificateUnreadable, load_certificate, pem_of
-from .xml_names import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, NS_DS, NS_MD, NS_SAMLP, qname
+from sso_core.models.errors import DomainError
+from sso_core.saml import safe_xml
+from sso_core.saml.certificates import CertificateUnreadable, load_certificate, pem_of
+from sso_core.saml.xml_names import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, NS_DS, NS_MD, NS_SAMLP, qname
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256

@@ -16,7 +16,7 @@ from importlib.resources import files
 
 from lxml import etree
 
-from . import safe_xml
+from sso_core.saml import safe_xml
 
 # pysaml2's schemas import the W3C ones by their canonical URLs; the files ship beside them.
 _LOCAL_COPIES = {

@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from saml2.metadata import do_key_descriptor, entity_descriptor
 from saml2.pack import http_redirect_message
 
-from .certificates import base64_body, generate_sp_keypair
-from .connection import Binding, IdpSettings, SpIdentity, sp_client
-from .xml_names import BINDING_HTTP_POST, DIGEST_SHA256, NS_DS, NS_MD, SIG_RSA_SHA256
+from sso_core.saml.certificates import base64_body, generate_sp_keypair
+from sso_core.saml.pysaml2_config import Binding, IdpSettings, SpIdentity, sp_client
+from sso_core.saml.xml_names import BINDING_HTTP_POST, DIGEST_SHA256, NS_DS, NS_MD, SIG_RSA_SHA256
 
 __all__ = [
     "AuthnStart",

@@ -1,12 +1,8 @@
-"""The audit log: every change to security settings, with who, when, what, before and after, and request id.
+"""Audit entries in the table: pk=TENANT#<t>, sk=AUDIT#<time>#<write ns>#<id>, read newest first.
 
-Entries live under the tenant (pk=TENANT#<t>, sk=AUDIT#<time>#<write ns>#<id>) and are read newest first.
-``time`` is the change's own time (the service clock, whole seconds); the nanoseconds of the write break ties
-within a second, so entries written one after the other read back in that order. Where a change is a
-transaction, its entry is written in the same transaction (``put_op``), so no change goes unrecorded.
-
-The request id is API Gateway's ``requestContext.requestId``, bound for every request, public or not, by the
-resolver (``api.create_resolver``); it is empty for changes no request made (the scheduled DNS check).
+``time`` is the change's own time (the service clock); the nanoseconds of the write break ties within a second,
+so entries written one after the other read back in that order. A change that is a transaction writes its entry
+in the same transaction (``put_op``), so no change goes unrecorded.
 """
 
 from __future__ import annotations
@@ -14,48 +10,21 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
-from .clock import utcnow
-from .dal.table import InvalidCursor, Table, serialize
-from .errors import InvalidRequest
+from sso_core.clock import utcnow
+from sso_core.dal.table import InvalidCursor, Table, serialize
+from sso_core.models.audit import Actor, AuditEntry, AuditPage, current_request_id
+from sso_core.models.errors import InvalidRequest
 
 RETENTION = timedelta(days=400)
 
-# Set by the HTTP edge for each request (API Gateway's request id), read when an entry is written.
-current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
 
-
-@dataclass(frozen=True)
-class Actor:
-    kind: str  # "user" | "system" | "public" (an invitee accepting by link)
-    email: str = ""
-    role: str = ""
-
-    @classmethod
-    def system(cls, name: str = "scheduler") -> Actor:
-        return cls("system", name)
-
-
-class AuditEntry(BaseModel):
-    id: str
-    time: datetime
-    actor: dict[str, str]
-    action: str
-    target: str
-    before: Any = None
-    after: Any = None
-    request_id: str = ""
-
-
-class AuditPage(BaseModel):
-    entries: list[AuditEntry]
-    next_cursor: str | None = None
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -67,7 +36,7 @@ def _jsonable(value: Any) -> Any:
 def _actor_of(actor: Any) -> Actor:
     if isinstance(actor, Actor):
         return actor
-    # An authenticated caller (sso_core.api.Caller)
+    # An authenticated caller (sso_core.models.identity.Caller)
     return Actor("user", getattr(actor, "email", ""), getattr(actor, "role", ""))
 
 
@@ -85,11 +54,12 @@ class AuditLog:
         after: Any = None,
         when: datetime | None = None,
     ) -> dict[str, Any]:
+        """A transaction item that writes one entry (the change's own transaction carries it)."""
         when = when or utcnow()
         who = _actor_of(actor)
         entry_id = secrets.token_hex(6)
         item = {
-            "pk": f"TENANT#{tenant_id}",
+            "pk": tenant_pk(tenant_id),
             "sk": f"AUDIT#{sort_time(when)}#{time.time_ns():020d}#{entry_id}",
             "type": "audit",
             "id": entry_id,
@@ -104,15 +74,9 @@ class AuditLog:
         }
         return {"Put": {"TableName": self.table.name, "Item": serialize(item)}}
 
-    def record(
-        self, tenant_id: str, actor: Any, action: str, target: str, before: Any = None, after: Any = None
-    ) -> None:
-        op = self.put_op(tenant_id, actor, action, target, before, after)["Put"]
-        self.table.client.put_item(**op)
-
     def page(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
         try:
-            items, next_cursor = self.table.newest_first(f"TENANT#{tenant_id}", "AUDIT#", limit, cursor)
+            items, next_cursor = self.table.newest_first(tenant_pk(tenant_id), "AUDIT#", limit, cursor)
         except InvalidCursor:
             raise InvalidRequest("The cursor is not valid.") from None
         entries = [

@@ -14,7 +14,7 @@ from functools import lru_cache
 import idna
 from publicsuffixlist import PublicSuffixList
 
-from .errors import InvalidDomain
+from sso_core.models.errors import InvalidDomain
 
 _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models.connections import ConnectionStatus
+from sso_core.models.connections import ConnectionStatus
 
 PASSWORD_RESET_NOTICE = (
     "Single sign-on is switched off for your organisation for now. Sign in with your password; "

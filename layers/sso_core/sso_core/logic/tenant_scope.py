@@ -6,13 +6,13 @@ functions that never parse SAML.
 
 from __future__ import annotations
 
-from .api import Caller
-from .dal.connections import ConnectionRepository
-from .dal.domains import DomainRepository
-from .domain_names import normalise_domain
-from .errors import Conflict, InvalidDomain, InvalidRequest, NotFound
-from .models.connections import Connection
-from .models.domains import DomainStatus
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.domains import DomainRepository
+from sso_core.models.connections import Connection
+from sso_core.models.domain_names import normalise_domain
+from sso_core.models.domains import DomainStatus
+from sso_core.models.errors import Conflict, InvalidDomain, InvalidRequest, NotFound
+from sso_core.models.identity import Caller
 
 
 class ConnectionNotFound(NotFound):

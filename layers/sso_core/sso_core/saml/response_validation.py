@@ -35,10 +35,16 @@ from saml2 import validate as saml2_validate
 from saml2.client import Saml2Client
 from saml2.xml.schema import XMLSchemaError
 
-from . import safe_xml
-from .connection import IdpSettings, SpIdentity, backend_of, sp_client
-from .crypto_backend import DS_SIGNATURE, SignatureRejected, covered_copy, enveloped_signature, verify_element
-from .xml_names import (
+from sso_core.saml import safe_xml
+from sso_core.saml.crypto_backend import (
+    DS_SIGNATURE,
+    SignatureRejected,
+    covered_copy,
+    enveloped_signature,
+    verify_element,
+)
+from sso_core.saml.pysaml2_config import IdpSettings, SpIdentity, backend_of, sp_client
+from sso_core.saml.xml_names import (
     C14N_EXCLUSIVE,
     CM_BEARER,
     NAMEID_FORMAT_EMAIL,

@@ -34,18 +34,19 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
-from .api import Caller
-from .audit import Actor, AuditLog
-from .clock import Clock, utcnow
-from .config import Settings
-from .dal.invitations import InvitationRepository, PendingExists, TransactionConflict
-from .dal.table import Table
-from .dal.users import MembershipRepository
-from .errors import ConcurrentChange, DomainError, InvalidRequest
-from .login_routing import sso_connection_for_email
-from .mail import Mailer, header_value, invitation_mail, render
-from .memberships import check_grant, normalise_email
-from .models.invitations import (
+from sso_core.clock import Clock, utcnow
+from sso_core.config import Settings
+from sso_core.dal.audit import AuditLog
+from sso_core.dal.invitations import InvitationRepository, PendingExists, TransactionConflict
+from sso_core.dal.table import Table
+from sso_core.dal.users import MembershipRepository
+from sso_core.gateways.mail import Mailer, header_value, invitation_mail, render
+from sso_core.logic.login_routing import sso_connection_for_email
+from sso_core.logic.memberships import check_grant, normalise_email
+from sso_core.models.audit import Actor
+from sso_core.models.errors import ConcurrentChange, DomainError, InvalidRequest
+from sso_core.models.identity import Caller
+from sso_core.models.invitations import (
     AcceptOut,
     CreateInvitationRequest,
     IdempotencyKeyReused,
@@ -62,8 +63,8 @@ from .models.invitations import (
     MailNotSent,
     RequestInProgress,
 )
-from .models.users import AlreadyMember, Membership, RoleEscalation
-from .observability import logger
+from sso_core.models.users import AlreadyMember, Membership, RoleEscalation
+from sso_core.observability import logger
 
 TOKEN_BYTES = 32  # 256 bits
 INVITATION_ID = re.compile(r"^inv_[0-9a-f]{32}$")

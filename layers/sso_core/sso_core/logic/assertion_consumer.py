@@ -14,20 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .clock import Clock, utcnow
-from .config import Settings
-from .connections import idp_settings
-from .dal.connections import ConnectionRepository
-from .dal.domains import DomainRepository
-from .dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, StoredRequest, TraceEntry
-from .dal.table import Table, serialize
-from .login import BindingCookie, browser_hash, cookie_name, sp_identity
-from .memberships import MembershipRefused, member_for_sso_login, record_sso_login
-from .models.connections import Connection, ConnectionStatus
-from .models.domains import DomainStatus
-from .models.users import Membership
-from .observability import logger, metrics
-from .saml import AcsRejected, ValidatedLogin, validate_response
+from sso_core.clock import Clock, utcnow
+from sso_core.config import Settings
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.domains import DomainRepository
+from sso_core.dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, StoredRequest, TraceEntry
+from sso_core.dal.table import Table, serialize
+from sso_core.logic.login_start import BindingCookie, browser_hash, cookie_name, sp_identity
+from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
+from sso_core.logic.sso_configuration import idp_settings
+from sso_core.models.connections import Connection, ConnectionStatus
+from sso_core.models.domains import DomainStatus
+from sso_core.models.users import Membership
+from sso_core.observability import logger, metrics
+from sso_core.saml import AcsRejected, ValidatedLogin, validate_response
 
 CODE_LIFETIME = timedelta(seconds=60)
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .dal.table import key, serialize_values
-from .dal.users import tenant_pk, user_sk
-from .models.users import Membership
+from sso_core.dal.table import key, serialize_values
+from sso_core.dal.users import tenant_pk, user_sk
+from sso_core.models.users import Membership
 
 
 def member_domain(member: Membership) -> str:

@@ -16,16 +16,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .api import Caller
-from .audit import AuditLog
-from .break_glass import break_glass_owners, member_domain, password_still_on_check, still_owner_check
-from .dal.domains import DomainRepository
-from .dal.table import Table
-from .dal.users import MembershipRepository
-from .errors import Conflict, InvalidRequest
-from .memberships import check_accounts, check_role
-from .models.users import Membership, RoleEscalation, UpdateUserRequest, UserList, UserNotFound, UserOut
-from .observability import logger
+from sso_core.dal.audit import AuditLog
+from sso_core.dal.domains import DomainRepository
+from sso_core.dal.table import Table
+from sso_core.dal.users import MembershipRepository
+from sso_core.logic.break_glass import break_glass_owners, member_domain, password_still_on_check, still_owner_check
+from sso_core.logic.memberships import check_accounts, check_role
+from sso_core.models.errors import Conflict, InvalidRequest
+from sso_core.models.identity import Caller
+from sso_core.models.users import Membership, RoleEscalation, UpdateUserRequest, UserList, UserNotFound, UserOut
+from sso_core.observability import logger
 
 USER_ID = re.compile(r"^usr_[0-9a-f]{32}$")
 TransactOps = list[dict[str, Any]]  # (a module-level name: UserService.list shadows the builtin in the class)

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import boto3
 from botocore.config import Config
 
-from .config import Settings
+from sso_core.config import Settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 

@@ -8,18 +8,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
-from .clock import Clock, utcnow
-from .config import Settings
-from .connections import idp_settings, sp_details
-from .dal.logins import LoginStateRepository, StoredRequest
-from .dal.table import Table
-from .domain_names import email_domain
-from .errors import DomainError, InvalidDomain, InvalidRequest, NotFound
-from .login_policy import Decision, decide
-from .login_routing import route_for_domain
-from .models.connections import Connection, ConnectionStatus
-from .saml import AuthnStart, SpIdentity, build_authn_request
-from .sp_keys import load_sp_keys
+from sso_core.clock import Clock, utcnow
+from sso_core.config import Settings
+from sso_core.dal.logins import LoginStateRepository, StoredRequest
+from sso_core.dal.table import Table
+from sso_core.gateways.sp_keys import load_sp_keys
+from sso_core.logic.login_policy import Decision, decide
+from sso_core.logic.login_routing import route_for_domain
+from sso_core.logic.sso_configuration import idp_settings, sp_details
+from sso_core.models.connections import Connection, ConnectionStatus
+from sso_core.models.domain_names import email_domain
+from sso_core.models.errors import DomainError, InvalidDomain, InvalidRequest, NotFound
+from sso_core.saml import AuthnStart, SpIdentity, build_authn_request
 
 REQUEST_LIFETIME = timedelta(minutes=10)
 COOKIE_PREFIX = "sso_rq_"

@@ -15,12 +15,12 @@ from datetime import datetime
 
 import idna
 
-from .api import ROLE_RANK, Caller
-from .clock import utcnow
-from .dal.invitations import InvitationRepository
-from .dal.table import Table
-from .dal.users import MembershipRepository
-from .models.users import InvalidAccounts, InvalidEmail, InvalidRole, Membership, RoleEscalation
+from sso_core.clock import utcnow
+from sso_core.dal.invitations import InvitationRepository
+from sso_core.dal.table import Table
+from sso_core.dal.users import MembershipRepository
+from sso_core.models.identity import ROLE_RANK, Caller
+from sso_core.models.users import InvalidAccounts, InvalidEmail, InvalidRole, Membership, RoleEscalation
 
 # RFC 5322 dot-atom of printable ASCII ("atext"); quoted local parts and SMTPUTF8 are refused.
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")

@@ -27,22 +27,22 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .api import Caller
-from .audit import AuditLog
-from .break_glass import break_glass_owners, password_still_on_check, still_owner_check
-from .clock import Clock, utcnow
-from .config import Settings
-from .connection_access import tenant_connection, verified_domains
-from .dal.connections import ConnectionRepository
-from .dal.domains import DomainRepository
-from .dal.table import Table, serialize_values
-from .dal.users import MembershipRepository
-from .domains import DomainService
-from .errors import ConcurrentChange, Conflict
-from .models.connections import Connection, ConnectionStatus
-from .models.domains import DomainClaim, DomainStatus
-from .models.users import Membership
-from .observability import logger
+from sso_core.clock import Clock, utcnow
+from sso_core.config import Settings
+from sso_core.dal.audit import AuditLog
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.domains import DomainRepository
+from sso_core.dal.table import Table, serialize_values
+from sso_core.dal.users import MembershipRepository
+from sso_core.logic.break_glass import break_glass_owners, password_still_on_check, still_owner_check
+from sso_core.logic.domain_verification import DomainService
+from sso_core.logic.tenant_scope import tenant_connection, verified_domains
+from sso_core.models.connections import Connection, ConnectionStatus
+from sso_core.models.domains import DomainClaim, DomainStatus
+from sso_core.models.errors import ConcurrentChange, Conflict
+from sso_core.models.identity import Caller
+from sso_core.models.users import Membership
+from sso_core.observability import logger
 
 
 class IdpIncomplete(Conflict):

@@ -6,13 +6,13 @@ and the connection is enabled.
 
 from __future__ import annotations
 
-from .dal.connections import ConnectionRepository
-from .dal.domains import DomainRepository
-from .dal.table import Table
-from .domain_names import email_domain
-from .errors import InvalidDomain
-from .models.connections import Connection, ConnectionStatus
-from .models.domains import DomainClaim, DomainStatus
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.domains import DomainRepository
+from sso_core.dal.table import Table
+from sso_core.models.connections import Connection, ConnectionStatus
+from sso_core.models.domain_names import email_domain
+from sso_core.models.domains import DomainClaim, DomainStatus
+from sso_core.models.errors import InvalidDomain
 
 
 def route_for_domain(table: Table, domain: str) -> tuple[Connection | None, DomainClaim | None]:

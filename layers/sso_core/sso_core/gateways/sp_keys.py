@@ -15,10 +15,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .aws_clients import aws_client, reset_clients
-from .clock import utcnow
-from .observability import logger
-from .saml.certificates import generate_sp_keypair
+from sso_core.aws_clients import aws_client, reset_clients
+from sso_core.clock import utcnow
+from sso_core.observability import logger
+from sso_core.saml.certificates import generate_sp_keypair
 
 CACHE_SECONDS = 300
 INITIAL_VERSION_TOKEN = "sso-initial-sp-signing-key-000001"

@@ -20,10 +20,10 @@ from lxml.builder import ElementMaker
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 
-from . import saml_schema
-from .certificates import base64_body
-from .crypto_backend import InProcessBackend
-from .xml_names import (
+from sso_core.saml import saml_schema
+from sso_core.saml.certificates import base64_body
+from sso_core.saml.crypto_backend import InProcessBackend
+from sso_core.saml.xml_names import (
     BINDING_HTTP_POST,
     BINDING_HTTP_REDIRECT,
     DIGEST_SHA256,

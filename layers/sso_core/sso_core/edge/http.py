@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -15,24 +14,13 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel, ValidationError
 
-from .audit import current_request_id
-from .config import Settings
-from .errors import DomainError, Forbidden, InvalidRequest, Unauthorized
-from .observability import logger
+from sso_core.config import Settings
+from sso_core.models.audit import current_request_id
+from sso_core.models.errors import DomainError, Forbidden, InvalidRequest, Unauthorized
+from sso_core.models.identity import ROLE_RANK, Caller
+from sso_core.observability import logger
 
-ROLE_RANK = {"member": 0, "admin": 1, "owner": 2}
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Caller:
-    tenant_id: str
-    email: str
-    role: str
-    accounts: tuple[str, ...] = ()
-
-    def at_least(self, role: str) -> bool:
-        return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
 def error_body(code: str, message: str) -> str:

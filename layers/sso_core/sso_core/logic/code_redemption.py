@@ -6,14 +6,14 @@ import hmac
 import time
 from typing import Any
 
-from .clock import Clock, utcnow
-from .config import Settings
-from .dal.connections import ConnectionRepository
-from .dal.logins import LoginStateRepository
-from .dal.table import Table
-from .errors import DomainError, Unauthorized
-from .models.connections import ConnectionStatus
-from .sp_keys import secrets_client
+from sso_core.clock import Clock, utcnow
+from sso_core.config import Settings
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.logins import LoginStateRepository
+from sso_core.dal.table import Table
+from sso_core.gateways.sp_keys import secrets_client
+from sso_core.models.connections import ConnectionStatus
+from sso_core.models.errors import DomainError, Unauthorized
 
 
 class InvalidCode(DomainError):

@@ -1,6 +1,6 @@
 """Domain exceptions. Each has exactly one HTTP status and one machine-readable code.
 
-The resolver's exception handlers (``sso_core.api``) are the only place that maps them to HTTP.
+The resolver's exception handlers (``sso_core.edge.http``) are the only place that maps them to HTTP.
 """
 
 from __future__ import annotations

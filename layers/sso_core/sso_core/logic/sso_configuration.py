@@ -9,16 +9,14 @@ import secrets
 
 from cryptography.hazmat.primitives import hashes
 
-from .api import Caller
-from .audit import AuditLog
-from .clock import Clock, utcnow
-from .config import Settings
-from .connection_access import tenant_connection, verified_domains
-from .dal.connections import ConnectionRepository
-from .dal.domains import DomainRepository
-from .dal.table import Table
-from .errors import InvalidRequest
-from .models.connections import (
+from sso_core.clock import Clock, utcnow
+from sso_core.config import Settings
+from sso_core.dal.audit import AuditLog
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.domains import DomainRepository
+from sso_core.dal.table import Table
+from sso_core.logic.tenant_scope import tenant_connection, verified_domains
+from sso_core.models.connections import (
     Connection,
     ConnectionList,
     ConnectionOut,
@@ -28,9 +26,11 @@ from .models.connections import (
     SpDetails,
     UpdateConnectionRequest,
 )
-from .observability import logger
-from .saml import IdpSettings, parse_idp_metadata, validate_certificate, validate_sso_url
-from .saml.certificates import load_certificate
+from sso_core.models.errors import InvalidRequest
+from sso_core.models.identity import Caller
+from sso_core.observability import logger
+from sso_core.saml import IdpSettings, parse_idp_metadata, validate_certificate, validate_sso_url
+from sso_core.saml.certificates import load_certificate
 
 
 def sp_details(settings: Settings, connection_id: str) -> SpDetails:

@@ -9,17 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .api import Caller
-from .audit import Actor, AuditLog
-from .clock import Clock, utcnow
-from .config import Settings
-from .dal.connections import ConnectionRepository
-from .dal.domains import AlreadyExists, DomainRepository
-from .dns_check import CheckResult, TxtLookup, TxtResolver, record_name, record_value
-from .domain_names import normalise_domain
-from .errors import ConcurrentChange, Conflict, DomainNotFound, DomainTaken, InvalidDomain
-from .models.connections import ConnectionStatus
-from .models.domains import (
+from sso_core.clock import Clock, utcnow
+from sso_core.config import Settings
+from sso_core.dal.audit import AuditLog
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.domains import AlreadyExists, DomainRepository
+from sso_core.gateways.txt_lookup import CheckResult, TxtLookup, TxtResolver, record_name, record_value
+from sso_core.models.audit import Actor
+from sso_core.models.connections import ConnectionStatus
+from sso_core.models.domain_names import normalise_domain
+from sso_core.models.domains import (
     DomainClaim,
     DomainList,
     DomainOut,
@@ -29,7 +28,9 @@ from .models.domains import (
     VerificationRecord,
     VerifyOut,
 )
-from .observability import logger
+from sso_core.models.errors import ConcurrentChange, Conflict, DomainNotFound, DomainTaken, InvalidDomain
+from sso_core.models.identity import Caller
+from sso_core.observability import logger
 
 # Re-check delays for pending claims, by attempt; the last one repeats until the claim expires.
 PENDING_BACKOFF_SECONDS = (60, 120, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600)
