@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sso_core.clock import utcnow
-from sso_core.dal.table import InvalidCursor, Table, serialize
+from sso_core.dal.table import InvalidCursor, Table, TxItem, serialize
 from sso_core.models.audit import Actor, AuditEntry, AuditPage, current_request_id
 from sso_core.models.errors import InvalidRequest
 
@@ -53,7 +53,7 @@ class AuditLog:
         before: Any = None,
         after: Any = None,
         when: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> TxItem:
         """A transaction item that writes one entry (the change's own transaction carries it)."""
         when = when or utcnow()
         who = _actor_of(actor)
@@ -72,7 +72,7 @@ class AuditLog:
             "request_id": current_request_id.get(),
             "ttl": int((when + RETENTION).timestamp()),
         }
-        return {"Put": {"TableName": self.table.name, "Item": serialize(item)}}
+        return ("audit", {"Put": {"TableName": self.table.name, "Item": serialize(item)}})
 
     def page(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
         try:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from sso_core.dal.table import TENANT_INDEX, Table, cancellation_codes, error_code, key, serialize
-from sso_core.models.connections import Connection
+from sso_core.dal.table import TENANT_INDEX, Table, TransactionCancelled, TxItem, key, serialize, serialize_values
+from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.errors import ConcurrentChange, Conflict
 
 ROUTING_SK = "CONNECTION"
@@ -81,50 +80,50 @@ class ConnectionRepository:
         pointer = self.table.get(f"DOMAIN#{domain}", ROUTING_SK)
         return self.get(str(pointer["connection_id"])) if pointer else None
 
-    def create(self, conn: Connection, extra_ops: list[dict[str, Any]] | None = None) -> None:
-        ops: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "Item": serialize(_to_item(conn)),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
+    def create(self, conn: Connection, extra_ops: list[TxItem] | None = None) -> None:
+        ops: list[TxItem] = [
+            (
+                "connection",
+                {
+                    "Put": {
+                        "Item": serialize(_to_item(conn)),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            )
         ]
         for domain in conn.domains:
             ops.append(
-                {
-                    "Put": {
-                        "Item": serialize(
-                            {
-                                "pk": f"DOMAIN#{domain}",
-                                "sk": ROUTING_SK,
-                                "type": "domain_routing",
-                                "connection_id": conn.id,
-                                "tenant_id": conn.tenant_id,
-                            }
-                        ),
-                        # Another tenant's pointer is stale: the caller verified this domain, and a domain has
-                        # one verified owner. The caller's own other connection keeps it (DomainHasConnection).
-                        "ConditionExpression": "attribute_not_exists(pk) OR tenant_id <> :t",
-                        "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
-                    }
-                }
+                (
+                    "routing",
+                    {
+                        "Put": {
+                            "Item": serialize(
+                                {
+                                    "pk": f"DOMAIN#{domain}",
+                                    "sk": ROUTING_SK,
+                                    "type": "domain_routing",
+                                    "connection_id": conn.id,
+                                    "tenant_id": conn.tenant_id,
+                                }
+                            ),
+                            # Another tenant's pointer is stale: the caller verified this domain, and a domain has
+                            # one verified owner. The caller's own other connection keeps it (DomainHasConnection).
+                            "ConditionExpression": "attribute_not_exists(pk) OR tenant_id <> :t",
+                            "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
+                        }
+                    },
+                )
             )
-        routing = len(ops)
         ops.extend(extra_ops or [])
         try:
             self.table.transact(ops)
-        except ClientError as exc:
-            if (
-                error_code(exc) == "TransactionCanceledException"
-                and "ConditionalCheckFailed" in cancellation_codes(exc)[1:routing]
-            ):
+        except TransactionCancelled as exc:
+            if exc.failed_on("routing"):
                 raise DomainHasConnection() from exc
             raise
 
-    def save(
-        self, conn: Connection, expected_version: int, extra_ops: list[dict[str, Any]] | None = None
-    ) -> Connection:
+    def save(self, conn: Connection, expected_version: int, extra_ops: list[TxItem] | None = None) -> Connection:
         saved = conn.model_copy(update={"version": expected_version + 1})
         put = {
             "Put": {
@@ -134,46 +133,106 @@ class ConnectionRepository:
             }
         }
         try:
-            self.table.transact([put, *(extra_ops or [])])
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                ops = [put, *(extra_ops or [])]
-                for code, op in zip(cancellation_codes(exc), ops, strict=False):
-                    body = op.get("Put") or {}
-                    if code == "ConditionalCheckFailed" and str(
-                        body.get("Item", {}).get("pk", {}).get("S", "")
-                    ).startswith("IDPENTITY#"):
-                        raise IdpEntityTaken() from exc
-                raise ConcurrentChange() from exc
-            raise
+            self.table.transact([("connection", put), *(extra_ops or [])])
+        except TransactionCancelled as exc:
+            if exc.failed_on("idp_entity"):
+                raise IdpEntityTaken() from exc
+            raise ConcurrentChange() from exc
         return saved
 
-    @staticmethod
-    def claim_idp_entity_op(entity_id: str, conn: Connection) -> dict[str, Any]:
-        """Transaction op: the IdP entity ID belongs to this tenant (or is free)."""
-        return {
-            "Put": {
-                "Item": serialize(
-                    {
-                        "pk": _entity_pk(entity_id),
-                        "sk": "IDP",
-                        "type": "idp_entity",
-                        "entity_id": entity_id,
-                        "tenant_id": conn.tenant_id,
-                        "connection_id": conn.id,
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
-                "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
-            }
-        }
+    def record_success(self, connection_id: str, when: datetime) -> None:
+        """First and last successful login (the password-login guard needs the first); bumps the version."""
+        self.table.client.update_item(
+            TableName=self.table.name,
+            Key=key(_pk(connection_id), "CONN"),
+            UpdateExpression="SET last_success_at = :t, first_success_at = if_not_exists(first_success_at, :t) "
+            "ADD version :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":t": when.isoformat(), ":one": 1}),
+        )
+
+    def status_change_op(self, conn: Connection, target: ConnectionStatus, now: datetime) -> TxItem:
+        """Transaction item: the status changes from the one read to ``target``.
+
+        Conditioned on the status, not on the connection's version: every successful login bumps the version
+        (``record_success``), and the kill switch must not lose to a stream of logins. An update of these
+        attributes only, so a concurrent IdP import is never overwritten. Enabling needs an IdP, and starts a new
+        period (``enable_count``): the ACS refuses logins started in an earlier one, so a response refused while
+        SSO was off does not become good again when SSO is switched back on.
+        """
+        condition = "#s = :current AND tenant_id = :tenant"
+        if target is ConnectionStatus.ENABLED:
+            condition += " AND attribute_exists(idp)"
+        updated_at = conn.model_copy(update={"updated_at": now}).model_dump(mode="json")["updated_at"]
+        count = ", enable_count :one" if target is ConnectionStatus.ENABLED else ""
+        return (
+            "connection",
+            {
+                "Update": {
+                    "Key": key(_pk(conn.id), "CONN"),
+                    "UpdateExpression": f"SET #s = :target, updated_at = :now ADD version :one{count}",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": serialize_values(
+                        {
+                            ":current": conn.status.value,
+                            ":target": target.value,
+                            ":tenant": conn.tenant_id,
+                            ":now": updated_at,
+                            ":one": 1,
+                        }
+                    ),
+                }
+            },
+        )
 
     @staticmethod
-    def release_idp_entity_op(entity_id: str, conn: Connection) -> dict[str, Any]:
-        return {
-            "Delete": {
-                "Key": key(_entity_pk(entity_id), "IDP"),
-                "ConditionExpression": "attribute_not_exists(pk) OR connection_id = :c",
-                "ExpressionAttributeValues": {":c": {"S": conn.id}},
-            }
-        }
+    def still_enabled_check(conn: Connection) -> TxItem:
+        """Transaction item: the connection is still enabled when the transaction commits."""
+        return (
+            "connection_still_enabled",
+            {
+                "ConditionCheck": {
+                    "Key": key(_pk(conn.id), "CONN"),
+                    "ConditionExpression": "#s = :enabled",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":enabled": {"S": ConnectionStatus.ENABLED.value}},
+                }
+            },
+        )
+
+    @staticmethod
+    def claim_idp_entity_op(entity_id: str, conn: Connection) -> TxItem:
+        """Transaction item: the IdP entity ID belongs to this tenant (or is free)."""
+        return (
+            "idp_entity",
+            {
+                "Put": {
+                    "Item": serialize(
+                        {
+                            "pk": _entity_pk(entity_id),
+                            "sk": "IDP",
+                            "type": "idp_entity",
+                            "entity_id": entity_id,
+                            "tenant_id": conn.tenant_id,
+                            "connection_id": conn.id,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
+                    "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
+                }
+            },
+        )
+
+    @staticmethod
+    def release_idp_entity_op(entity_id: str, conn: Connection) -> TxItem:
+        return (
+            "idp_entity_released",
+            {
+                "Delete": {
+                    "Key": key(_entity_pk(entity_id), "IDP"),
+                    "ConditionExpression": "attribute_not_exists(pk) OR connection_id = :c",
+                    "ExpressionAttributeValues": {":c": {"S": conn.id}},
+                }
+            },
+        )

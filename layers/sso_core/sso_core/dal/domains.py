@@ -17,12 +17,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sso_core.dal.connections import ROUTING_SK
 from sso_core.dal.table import (
     DUE_INDEX,
     DUE_PARTITION,
     TENANT_INDEX,
     Table,
-    cancellation_codes,
+    TransactionCancelled,
+    TxItem,
     error_code,
     key,
     serialize,
@@ -107,23 +109,39 @@ class DomainRepository:
             params["ExclusiveStartKey"] = last
 
     # ---- writes ---------------------------------------------------------------------------
-    def create_claim(self, claim: DomainClaim, extra_ops: Sequence[dict[str, Any]] = ()) -> None:
+    def create_claim(self, claim: DomainClaim, extra_ops: Sequence[TxItem] = ()) -> None:
         put = {"Item": serialize(_to_item(claim)), "ConditionExpression": "attribute_not_exists(pk)"}
         try:
             if extra_ops:
-                self.table.transact([{"Put": put}, *extra_ops])
+                self.table.transact([("claim", {"Put": put}), *extra_ops])
             else:
                 self.table.client.put_item(TableName=self.table.name, **put)
+        except TransactionCancelled as exc:
+            raise AlreadyExists from exc
         except ClientError as exc:
-            if error_code(exc) in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise AlreadyExists from exc
             raise
 
-    def put_claim_op(self, claim: DomainClaim, expected_version: int) -> dict[str, Any]:
-        """Transaction op: save ``claim`` if it is still at ``expected_version``."""
-        return self._put_claim(claim, expected_version)
+    def put_claim_op(self, claim: DomainClaim, expected_version: int) -> TxItem:
+        """Transaction item: save ``claim`` if it is still at ``expected_version``."""
+        return ("claim", self._put_claim(claim, expected_version))
 
-    def transact_checked(self, ops: list[dict[str, Any]]) -> None:
+    @staticmethod
+    def password_still_on_check(domain: str, tenant_id: str) -> TxItem:
+        """Transaction item: password login is still on for the tenant's claim of ``domain`` when it commits."""
+        return (
+            "password_still_on",
+            {
+                "ConditionCheck": {
+                    "Key": key(_pk(domain), _claim_sk(tenant_id)),
+                    "ConditionExpression": "password_login = :on",
+                    "ExpressionAttributeValues": {":on": {"BOOL": True}},
+                }
+            },
+        )
+
+    def transact_checked(self, ops: list[TxItem]) -> None:
         """Run a transaction; any failed condition means a concurrent change (retry)."""
         self._transact(ops)
 
@@ -146,9 +164,7 @@ class DomainRepository:
             raise
         return claim.model_copy(update={"version": expected_version + 1})
 
-    def verify_claim(
-        self, claim: DomainClaim, expected_version: int, extra_ops: Sequence[dict[str, Any]] = ()
-    ) -> DomainClaim:
+    def verify_claim(self, claim: DomainClaim, expected_version: int, extra_ops: Sequence[TxItem] = ()) -> DomainClaim:
         """Make ``claim`` the verified owner, atomically with the owner lock."""
         assert claim.verified_at is not None
         owner = {
@@ -166,39 +182,47 @@ class DomainRepository:
                 "ExpressionAttributeValues": {":t": {"S": claim.tenant_id}},
             }
         }
-        self._transact([owner, self._put_claim(claim, expected_version), *extra_ops], taken_if_first_fails=True)
+        self._transact([("owner_lock", owner), ("claim", self._put_claim(claim, expected_version)), *extra_ops])
         return claim.model_copy(update={"version": expected_version + 1})
 
-    def release_claim(
-        self, claim: DomainClaim, expected_version: int, extra_ops: Sequence[dict[str, Any]] = ()
-    ) -> DomainClaim:
+    def release_claim(self, claim: DomainClaim, expected_version: int, extra_ops: Sequence[TxItem] = ()) -> DomainClaim:
         """Save ``claim`` (no longer verified) and drop the owner lock it held, atomically."""
         self._transact(
-            [self._delete_owner(claim.domain, claim.tenant_id), self._put_claim(claim, expected_version), *extra_ops]
+            [
+                ("owner_lock", self._delete_owner(claim.domain, claim.tenant_id)),
+                ("claim", self._put_claim(claim, expected_version)),
+                *extra_ops,
+            ]
         )
         return claim.model_copy(update={"version": expected_version + 1})
 
-    def delete_claim(self, claim: DomainClaim, extra_ops: Sequence[dict[str, Any]] = ()) -> None:
-        ops: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "Key": key(_pk(claim.domain), _claim_sk(claim.tenant_id)),
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeValues": {":v": {"N": str(claim.version)}},
-                }
-            }
+    def delete_claim(self, claim: DomainClaim, extra_ops: Sequence[TxItem] = ()) -> None:
+        ops: list[TxItem] = [
+            (
+                "claim",
+                {
+                    "Delete": {
+                        "Key": key(_pk(claim.domain), _claim_sk(claim.tenant_id)),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(claim.version)}},
+                    }
+                },
+            )
         ]
         if claim.status is DomainStatus.VERIFIED:
-            ops.insert(0, self._delete_owner(claim.domain, claim.tenant_id))
+            ops.insert(0, ("owner_lock", self._delete_owner(claim.domain, claim.tenant_id)))
         # This tenant's routing of the domain to one of its connections goes with the claim.
         ops.append(
-            {
-                "Delete": {
-                    "Key": key(_pk(claim.domain), "CONNECTION"),
-                    "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
-                    "ExpressionAttributeValues": {":t": {"S": claim.tenant_id}},
-                }
-            }
+            (
+                "routing",
+                {
+                    "Delete": {
+                        "Key": key(_pk(claim.domain), ROUTING_SK),
+                        "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
+                        "ExpressionAttributeValues": {":t": {"S": claim.tenant_id}},
+                    }
+                },
+            )
         )
         ops.extend(extra_ops)
         self._transact(ops)
@@ -212,13 +236,11 @@ class DomainRepository:
             }
         }
 
-    def _transact(self, ops: list[dict[str, Any]], taken_if_first_fails: bool = False) -> None:
+    def _transact(self, ops: list[TxItem]) -> None:
+        """DomainTaken if another tenant holds the owner lock this transaction takes; ConcurrentChange otherwise."""
         try:
             self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if taken_if_first_fails and codes and codes[0] == "ConditionalCheckFailed":
+        except TransactionCancelled as exc:
+            if exc.failed_on("owner_lock") and any(name == "owner_lock" and "Put" in op for name, op in ops):
                 raise DomainTaken from exc
             raise ConcurrentChange from exc

@@ -16,10 +16,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from sso_core.dal import users
-from sso_core.dal.table import Table, cancellation_codes, error_code, key, serialize, serialize_values
+from sso_core.dal.table import Table, TransactionCancelled, TxItem, key, serialize, serialize_values
 from sso_core.models.errors import ConcurrentChange
 from sso_core.models.invitations import Invitation, InvitationStatus, InvitationUnusable
 from sso_core.models.users import AlreadyMember, Membership
@@ -118,10 +116,6 @@ def _still_pending_put(saved: Invitation, current: Invitation) -> dict[str, Any]
     }
 
 
-def _is_conflict(codes: list[str]) -> bool:
-    return "TransactionConflict" in codes
-
-
 class InvitationRepository:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -151,78 +145,80 @@ class InvitationRepository:
         return sorted((_from_item(i) for i in items), key=lambda i: (i.created_at, i.id), reverse=True)
 
     # ---- writes ---------------------------------------------------------------------------
-    def create(self, inv: Invitation, extra_ops: list[dict[str, Any]] | None = None) -> None:
+    def create(self, inv: Invitation, extra_ops: list[TxItem] | None = None) -> None:
         """Store a new pending invitation with its pending and token pointers (and ``extra_ops``, after them).
 
         Raises PendingExists (the email has a pending invitation), AlreadyMember, or TransactionConflict.
         """
         assert inv.token_hash is not None
-        ops = [
-            {"Put": {"Item": serialize(_to_item(inv)), "ConditionExpression": "attribute_not_exists(pk)"}},
-            {
-                "Put": {
-                    "Item": serialize(
-                        {
-                            "pk": users.tenant_pk(inv.tenant_id),
-                            "sk": _pending_sk(inv.email),
-                            "type": "invitation_pending",
-                            "invitation_id": inv.id,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            _token_put(inv, inv.token_hash),
-            users.no_member_check_op(inv.tenant_id, inv.email),
+        ops: list[TxItem] = [
+            (
+                "invitation",
+                {"Put": {"Item": serialize(_to_item(inv)), "ConditionExpression": "attribute_not_exists(pk)"}},
+            ),
+            (
+                "pending_pointer",
+                {
+                    "Put": {
+                        "Item": serialize(
+                            {
+                                "pk": users.tenant_pk(inv.tenant_id),
+                                "sk": _pending_sk(inv.email),
+                                "type": "invitation_pending",
+                                "invitation_id": inv.id,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ),
+            ("token_pointer", _token_put(inv, inv.token_hash)),
+            ("not_a_member", users.no_member_check_op(inv.tenant_id, inv.email)),
             *(extra_ops or []),
         ]
         try:
             self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if len(codes) > 3 and codes[3] == "ConditionalCheckFailed":
+        except TransactionCancelled as exc:
+            if exc.failed_on("not_a_member"):
                 raise AlreadyMember() from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            if exc.failed_on("pending_pointer"):
                 raise PendingExists() from exc
-            if _is_conflict(codes):
+            if exc.conflict:
                 raise TransactionConflict() from exc
             raise
 
-    def discard(self, inv: Invitation, extra_ops: list[dict[str, Any]] | None = None) -> None:
+    def discard(self, inv: Invitation, extra_ops: list[TxItem] | None = None) -> None:
         """Undo ``create`` of an invitation whose mail could not be sent (its token was never seen)."""
         assert inv.token_hash is not None
-        ops = [
-            {
-                "Delete": {
-                    "Key": key(users.tenant_pk(inv.tenant_id), _invite_sk(inv.id)),
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeValues": {":v": {"N": str(inv.version)}},
-                }
-            },
-            _pending_delete(inv),
-            _token_delete(inv.token_hash, must_exist=False),
+        ops: list[TxItem] = [
+            (
+                "invitation",
+                {
+                    "Delete": {
+                        "Key": key(users.tenant_pk(inv.tenant_id), _invite_sk(inv.id)),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(inv.version)}},
+                    }
+                },
+            ),
+            ("pending_pointer", _pending_delete(inv)),
+            ("token_pointer", _token_delete(inv.token_hash, must_exist=False)),
             *(extra_ops or []),
         ]
         self.table.transact(ops)
 
-    def _replace_pending(
-        self, current: Invitation, ops: list[dict[str, Any]], extra_ops: list[dict[str, Any]] | None
-    ) -> None:
+    def _replace_pending(self, current: Invitation, ops: list[TxItem], extra_ops: list[TxItem] | None) -> None:
         """Run ``ops`` with the removal of ``current``'s token pointer; ConcurrentChange if anything moved."""
         if current.token_hash:
-            ops.append(_token_delete(current.token_hash, must_exist=False))
+            ops.append(("old_token_pointer", _token_delete(current.token_hash, must_exist=False)))
         ops.extend(extra_ops or [])
         try:
             self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                raise ConcurrentChange() from exc
-            raise
+        except TransactionCancelled as exc:
+            raise ConcurrentChange() from exc
 
     def rotate_token(
-        self, current: Invitation, renewed: Invitation, extra_ops: list[dict[str, Any]] | None = None
+        self, current: Invitation, renewed: Invitation, extra_ops: list[TxItem] | None = None
     ) -> Invitation:
         """Replace ``current``'s token with ``renewed``'s (new hash and expiry): the old link stops working.
 
@@ -230,14 +226,14 @@ class InvitationRepository:
         """
         assert renewed.token_hash is not None
         saved = renewed.model_copy(update={"version": current.version + 1})
-        ops: list[dict[str, Any]] = [
-            _still_pending_put(saved, current),
-            _token_put(saved, renewed.token_hash),
+        ops: list[TxItem] = [
+            ("invitation", _still_pending_put(saved, current)),
+            ("token_pointer", _token_put(saved, renewed.token_hash)),
         ]
         self._replace_pending(current, ops, extra_ops)
         return saved
 
-    def revoke(self, current: Invitation, when: datetime, extra_ops: list[dict[str, Any]] | None = None) -> Invitation:
+    def revoke(self, current: Invitation, when: datetime, extra_ops: list[TxItem] | None = None) -> Invitation:
         """Pending to revoked, dropping both pointers; ConcurrentChange if it changed since it was read."""
         saved = current.model_copy(
             update={
@@ -247,9 +243,9 @@ class InvitationRepository:
                 "version": current.version + 1,
             }
         )
-        ops: list[dict[str, Any]] = [
-            _still_pending_put(saved, current),
-            _pending_delete(current),
+        ops: list[TxItem] = [
+            ("invitation", _still_pending_put(saved, current)),
+            ("pending_pointer", _pending_delete(current)),
         ]
         self._replace_pending(current, ops, extra_ops)
         return saved
@@ -260,7 +256,7 @@ class InvitationRepository:
         token_hash: str,
         membership: Membership,
         when: datetime,
-        extra_ops: list[dict[str, Any]] | None = None,
+        extra_ops: list[TxItem] | None = None,
     ) -> Invitation:
         """One transaction: the token is consumed, the invitation goes pending to accepted, the membership
         and its email pointer are created. Both or neither.
@@ -277,40 +273,40 @@ class InvitationRepository:
                 "version": current.version + 1,
             }
         )
-        ops: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "Item": serialize(_to_item(saved)),
-                    "ConditionExpression": (
-                        "#status = :pending AND token_hash = :h AND expires_epoch > :now AND version = :v"
-                    ),
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": serialize_values(
-                        {
-                            ":pending": InvitationStatus.PENDING.value,
-                            ":h": token_hash,
-                            ":now": _epoch(when),
-                            ":v": current.version,
-                        }
-                    ),
-                }
-            },
-            _token_delete(token_hash, must_exist=True),
-            _pending_delete(current),
+        ops: list[TxItem] = [
+            (
+                "invitation",
+                {
+                    "Put": {
+                        "Item": serialize(_to_item(saved)),
+                        "ConditionExpression": (
+                            "#status = :pending AND token_hash = :h AND expires_epoch > :now AND version = :v"
+                        ),
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": serialize_values(
+                            {
+                                ":pending": InvitationStatus.PENDING.value,
+                                ":h": token_hash,
+                                ":now": _epoch(when),
+                                ":v": current.version,
+                            }
+                        ),
+                    }
+                },
+            ),
+            ("token_pointer", _token_delete(token_hash, must_exist=True)),
+            ("pending_pointer", _pending_delete(current)),
             *users.create_ops(membership),
             *(extra_ops or []),
         ]
         try:
             self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if "ConditionalCheckFailed" in codes[:3]:
+        except TransactionCancelled as exc:
+            if exc.failed_on("invitation", "token_pointer", "pending_pointer"):
                 raise InvitationUnusable() from exc
-            if len(codes) > 4 and codes[4] == "ConditionalCheckFailed":
+            if exc.failed_on("member_email_pointer"):
                 raise AlreadyMember() from exc
-            if _is_conflict(codes):
+            if exc.conflict:
                 raise TransactionConflict() from exc
             raise
         return saved

@@ -1,4 +1,4 @@
-"""One DynamoDB table for everything (DESIGN.md section 3), reached through a cached low-level client.
+"""One DynamoDB table for everything, reached through a cached low-level client.
 
 The low-level client is thread-safe (the scheduled DNS check writes from a thread pool), so every
 access goes through it with explicit (de)serialisation instead of the resource API.
@@ -7,7 +7,7 @@ access goes through it with explicit (de)serialisation instead of the resource A
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from sso_core.aws_clients import aws_client
+
+# A transaction item with its name: ("audit", {"Put": {...}}). See ``Table.transact``.
+TxItem = tuple[str, dict[str, Any]]
 
 DUE_INDEX = "due-checks"
 TENANT_INDEX = "by-tenant"
@@ -61,9 +64,20 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def cancellation_codes(exc: ClientError) -> list[str]:
-    """Per-item reasons of a cancelled transaction, in request order ('None' where the item was fine)."""
-    return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+class TransactionCancelled(Exception):
+    """A transaction that did not commit, with its items' reasons by name (never by position).
+
+    ``failed``: the names of the items whose condition failed; ``conflict``: another transaction touched one of
+    the items at the same moment (re-read and retry).
+    """
+
+    def __init__(self, failed: frozenset[str], conflict: bool) -> None:
+        super().__init__(f"transaction cancelled: failed={sorted(failed)} conflict={conflict}")
+        self.failed = failed
+        self.conflict = conflict
+
+    def failed_on(self, *names: str) -> bool:
+        return any(name in self.failed for name in names)
 
 
 class InvalidCursor(ValueError):
@@ -142,8 +156,24 @@ class Table:
                 pending = resp.get("UnprocessedKeys") or {}
         return found
 
-    def transact(self, items: list[dict[str, Any]]) -> None:
-        for entry in items:
+    def transact(self, named: Sequence[TxItem]) -> None:
+        """One transaction of named items (``(name, op)``); ``TransactionCancelled`` names the items that failed.
+
+        A name says what its item guards ("invitation", "pending_pointer", "audit", ...); several items may share
+        one. Callers decide by name, so adding or reordering items can never change what a failure means.
+        """
+        items = []
+        for _name, entry in named:
             for body in entry.values():
                 body.setdefault("TableName", self.name)
-        self.client.transact_write_items(TransactItems=items)
+            items.append(entry)
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+            failed = frozenset(
+                name for (name, _), code in zip(named, codes, strict=False) if code == "ConditionalCheckFailed"
+            )
+            raise TransactionCancelled(failed, "TransactionConflict" in codes) from exc

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sso_core.dal.table import Table, error_code, key, serialize, serialize_values
+from sso_core.dal.table import Table, TransactionCancelled, TxItem, error_code, key, serialize, serialize_values
 from sso_core.models.errors import ConcurrentChange
 from sso_core.models.users import Membership
 
@@ -40,24 +40,43 @@ def _from_item(item: dict[str, Any]) -> Membership:
     return Membership.model_validate(item)
 
 
-def create_ops(m: Membership) -> list[dict[str, Any]]:
-    """Transaction ops that create ``m`` and claim its email; the pointer fails if the email is a member."""
+def create_ops(m: Membership) -> list[TxItem]:
+    """Transaction items that create ``m`` and claim its email; "member_email_pointer" fails if the email is a
+    member already."""
     return [
-        {"Put": {"Item": serialize(_to_item(m)), "ConditionExpression": "attribute_not_exists(pk)"}},
+        ("membership", {"Put": {"Item": serialize(_to_item(m)), "ConditionExpression": "attribute_not_exists(pk)"}}),
+        (
+            "member_email_pointer",
+            {
+                "Put": {
+                    "Item": serialize(
+                        {
+                            "pk": tenant_pk(m.tenant_id),
+                            "sk": user_email_sk(m.email),
+                            "type": "membership_email",
+                            "user_id": m.user_id,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ),
+    ]
+
+
+def still_owner_check(member: Membership) -> TxItem:
+    """Transaction item: ``member`` is still an active owner when the transaction commits."""
+    return (
+        "still_owner",
         {
-            "Put": {
-                "Item": serialize(
-                    {
-                        "pk": tenant_pk(m.tenant_id),
-                        "sk": user_email_sk(m.email),
-                        "type": "membership_email",
-                        "user_id": m.user_id,
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(pk)",
+            "ConditionCheck": {
+                "Key": key(tenant_pk(member.tenant_id), user_sk(member.user_id)),
+                "ConditionExpression": "#role = :owner AND #status = :active",
+                "ExpressionAttributeNames": {"#role": "role", "#status": "status"},
+                "ExpressionAttributeValues": serialize_values({":owner": "owner", ":active": "active"}),
             }
         },
-    ]
+    )
 
 
 def no_member_check_op(tenant_id: str, email: str) -> dict[str, Any]:
@@ -97,58 +116,63 @@ class MembershipRepository:
 
     # ---- writes ---------------------------------------------------------------------------
     def update(
-        self, m: Membership, role: str, accounts: list[str], extra_ops: list[dict[str, Any]] | None = None
+        self, m: Membership, role: str, accounts: list[str], extra_ops: list[TxItem] | None = None
     ) -> Membership:
         """Set role and accounts, conditioned on the version ``m`` was read at (last sign-in is left alone),
         in one transaction with ``extra_ops`` (its audit entry, condition checks)."""
-        ops: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "Key": key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
-                    "UpdateExpression": "SET #role = :role, accounts = :accounts, version = :next",
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeNames": {"#role": "role"},
-                    "ExpressionAttributeValues": serialize_values(
-                        {":role": role, ":accounts": accounts, ":next": m.version + 1, ":v": m.version}
-                    ),
-                }
-            },
+        ops: list[TxItem] = [
+            (
+                "membership",
+                {
+                    "Update": {
+                        "Key": key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
+                        "UpdateExpression": "SET #role = :role, accounts = :accounts, version = :next",
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeNames": {"#role": "role"},
+                        "ExpressionAttributeValues": serialize_values(
+                            {":role": role, ":accounts": accounts, ":next": m.version + 1, ":v": m.version}
+                        ),
+                    }
+                },
+            ),
             *(extra_ops or []),
         ]
         try:
             self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                raise ConcurrentChange() from exc
-            raise
+        except TransactionCancelled as exc:
+            raise ConcurrentChange() from exc
         return m.model_copy(update={"role": role, "accounts": accounts, "version": m.version + 1})
 
-    def delete(self, m: Membership, extra_ops: list[dict[str, Any]] | None = None) -> None:
+    def delete(self, m: Membership, extra_ops: list[TxItem] | None = None) -> None:
         """Delete the membership and free its email, atomically with ``extra_ops``; refused if it changed
         since it was read."""
-        ops: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "Key": key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeValues": {":v": {"N": str(m.version)}},
-                }
-            },
-            {
-                "Delete": {
-                    "Key": key(tenant_pk(m.tenant_id), user_email_sk(m.email)),
-                    "ConditionExpression": "attribute_not_exists(pk) OR user_id = :u",
-                    "ExpressionAttributeValues": {":u": {"S": m.user_id}},
-                }
-            },
+        ops: list[TxItem] = [
+            (
+                "membership",
+                {
+                    "Delete": {
+                        "Key": key(tenant_pk(m.tenant_id), user_sk(m.user_id)),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(m.version)}},
+                    }
+                },
+            ),
+            (
+                "member_email_pointer",
+                {
+                    "Delete": {
+                        "Key": key(tenant_pk(m.tenant_id), user_email_sk(m.email)),
+                        "ConditionExpression": "attribute_not_exists(pk) OR user_id = :u",
+                        "ExpressionAttributeValues": {":u": {"S": m.user_id}},
+                    }
+                },
+            ),
             *(extra_ops or []),
         ]
         try:
             self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                raise ConcurrentChange() from exc
-            raise
+        except TransactionCancelled as exc:
+            raise ConcurrentChange() from exc
 
     def record_login(self, m: Membership, when: datetime) -> bool:
         """Set the last sign-in; False if the membership no longer exists (removed meanwhile)."""

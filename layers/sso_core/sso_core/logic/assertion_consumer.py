@@ -12,14 +12,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, StoredRequest, TraceEntry
-from sso_core.dal.table import Table, serialize
+from sso_core.dal.table import Table
 from sso_core.logic.login_start import BindingCookie, browser_hash, cookie_name, sp_identity
 from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
 from sso_core.logic.sso_configuration import idp_settings
@@ -66,7 +66,7 @@ class AcsService:
         code = secrets.token_urlsafe(32)
         now = self.clock()
         self.state.save_code(code, self._profile(conn, login, membership, request.return_to), now + CODE_LIFETIME)
-        self._record_success(conn, now)
+        self.connections.record_success(conn.id, now)
         self._trace(conn, reference, "success", "success", "code issued", login.email_domain)
         metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
         separator = "&" if "?" in self.settings.redirect_url else "?"
@@ -169,17 +169,6 @@ class AcsService:
                 "authn_instant": login.authn_instant.isoformat() if login.authn_instant else None,
             },
         }
-
-    def _record_success(self, conn: Connection, now: datetime) -> None:
-        """First and last successful login (the password-login guard needs the first); bumps the version."""
-        self.table.client.update_item(
-            TableName=self.table.name,
-            Key={"pk": {"S": f"CONN#{conn.id}"}, "sk": {"S": "CONN"}},
-            UpdateExpression="SET last_success_at = :t, first_success_at = if_not_exists(first_success_at, :t) "
-            "ADD version :one",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=serialize({":t": now.isoformat(), ":one": 1}),
-        )
 
     # ---- refusals -------------------------------------------------------------------------------------
     def _refuse(self, conn: Connection, reference: str, refusal: _Refused) -> AcsResult:

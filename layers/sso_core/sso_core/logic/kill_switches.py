@@ -22,8 +22,7 @@ Every change is audited in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -32,9 +31,9 @@ from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
-from sso_core.dal.table import Table, serialize_values
-from sso_core.dal.users import MembershipRepository
-from sso_core.logic.break_glass import break_glass_owners, password_still_on_check, still_owner_check
+from sso_core.dal.table import Table, TxItem
+from sso_core.dal.users import MembershipRepository, still_owner_check
+from sso_core.logic.break_glass import break_glass_owners
 from sso_core.logic.domain_verification import DomainService
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import Connection, ConnectionStatus
@@ -124,7 +123,7 @@ class KillSwitchService:
             target = ConnectionStatus.DISABLED
         if conn.status is target:
             return StatusOut(id=conn.id, status=conn.status, message="No change.")
-        ops: list[dict[str, Any]] = [self._status_op(conn, target, now)]
+        ops: list[TxItem] = [self.conn_repo.status_change_op(conn, target, now)]
         restored: list[str] = []
         if not enabled:
             for domain in conn.domains:
@@ -134,9 +133,11 @@ class KillSwitchService:
                 if claim.password_login:
                     # Switching password login off at this moment would leave it off behind a disabled
                     # connection: this transaction then fails and is retried, and restores it.
-                    ops.append(password_still_on_check(self.table.name, domain, caller.tenant_id))
+                    ops.append(DomainRepository.password_still_on_check(domain, caller.tenant_id))
                     continue
-                ops.append(self._claim_op(claim.model_copy(update={"password_login": True}), claim.version))
+                ops.append(
+                    self.domain_repo.put_claim_op(claim.model_copy(update={"password_login": True}), claim.version)
+                )
                 ops.append(
                     self.audit.put_op(
                         caller.tenant_id,
@@ -179,12 +180,12 @@ class KillSwitchService:
             {"password_login": enabled},
             now,
         )
-        ops = [self._claim_op(updated, claim.version), audit]
+        ops = [self.domain_repo.put_claim_op(updated, claim.version), audit]
         if not enabled:
             conn, owner = self._guard_password_off(caller, claim)
             # What the guard saw must still hold when this commits (a concurrent kill switch or removal wins).
-            ops.append(self._still_enabled_check(conn))
-            ops.append(still_owner_check(self.table.name, owner))
+            ops.append(ConnectionRepository.still_enabled_check(conn))
+            ops.append(still_owner_check(owner))
         self.domain_repo.transact_checked(ops)
         logger.info("password login changed", extra={"tenant_id": caller.tenant_id, "domain": claim.domain})
         return PasswordLoginOut(domain=claim.domain, password_login=enabled)
@@ -207,52 +208,3 @@ class KillSwitchService:
         if not owners:
             raise NoBreakGlassOwner()
         return conn, owners[0]
-
-    def _status_op(self, conn: Connection, target: ConnectionStatus, now: datetime) -> dict[str, Any]:
-        """Transaction op: the status changes from the one read to ``target``.
-
-        Conditioned on the status, not on the connection's version: every successful login bumps the version
-        (``first_success_at``/``last_success_at``), and the kill switch must not lose to a stream of logins.
-        An update of these attributes only, so a concurrent IdP import is never overwritten.
-        """
-        condition = "#s = :current AND tenant_id = :tenant"
-        if target is ConnectionStatus.ENABLED:
-            condition += " AND attribute_exists(idp)"
-        updated_at = conn.model_copy(update={"updated_at": now}).model_dump(mode="json")["updated_at"]
-        # Switching on starts a new period (enable_count): the ACS refuses logins started in an earlier one, so a
-        # response refused while SSO was off does not become good again when SSO is switched back on.
-        count = ", enable_count :one" if target is ConnectionStatus.ENABLED else ""
-        return {
-            "Update": {
-                "TableName": self.table.name,
-                "Key": {"pk": {"S": f"CONN#{conn.id}"}, "sk": {"S": "CONN"}},
-                "UpdateExpression": f"SET #s = :target, updated_at = :now ADD version :one{count}",
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": serialize_values(
-                    {
-                        ":current": conn.status.value,
-                        ":target": target.value,
-                        ":tenant": conn.tenant_id,
-                        ":now": updated_at,
-                        ":one": 1,
-                    }
-                ),
-            }
-        }
-
-    def _still_enabled_check(self, conn: Connection) -> dict[str, Any]:
-        return {
-            "ConditionCheck": {
-                "TableName": self.table.name,
-                "Key": {"pk": {"S": f"CONN#{conn.id}"}, "sk": {"S": "CONN"}},
-                "ConditionExpression": "#s = :enabled",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":enabled": {"S": ConnectionStatus.ENABLED.value}},
-            }
-        }
-
-    def _claim_op(self, claim: DomainClaim, version: int) -> dict[str, Any]:
-        op = self.domain_repo.put_claim_op(claim, version)
-        op["Put"]["TableName"] = self.table.name
-        return op

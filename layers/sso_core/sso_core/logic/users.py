@@ -18,9 +18,9 @@ from typing import Any
 
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.domains import DomainRepository
-from sso_core.dal.table import Table
-from sso_core.dal.users import MembershipRepository
-from sso_core.logic.break_glass import break_glass_owners, member_domain, password_still_on_check, still_owner_check
+from sso_core.dal.table import Table, TxItem
+from sso_core.dal.users import MembershipRepository, still_owner_check
+from sso_core.logic.break_glass import break_glass_owners, member_domain
 from sso_core.logic.memberships import check_accounts, check_role
 from sso_core.models.errors import Conflict, InvalidRequest
 from sso_core.models.identity import Caller
@@ -28,7 +28,7 @@ from sso_core.models.users import Membership, RoleEscalation, UpdateUserRequest,
 from sso_core.observability import logger
 
 USER_ID = re.compile(r"^usr_[0-9a-f]{32}$")
-TransactOps = list[dict[str, Any]]  # (a module-level name: UserService.list shadows the builtin in the class)
+TransactOps = list[TxItem]  # (a module-level name: UserService.list shadows the builtin in the class)
 
 
 class BreakGlassOwnerRequired(Conflict):
@@ -124,21 +124,21 @@ class UserService:
                 others = break_glass_owners(members, password_off, domain, excluding=member.user_id)
                 if not others:
                     raise BreakGlassOwnerRequired()
-                ops.append(still_owner_check(self.table.name, others[0]))
+                ops.append(still_owner_check(others[0]))
         # A domain switched off meanwhile would need this owner: the change then fails and is retried.
         for claim in claims:
             if claim.password_login and claim.domain != member_domain(member):
-                ops.append(password_still_on_check(self.table.name, claim.domain, member.tenant_id))
+                ops.append(DomainRepository.password_still_on_check(claim.domain, member.tenant_id))
         return _unique_checks(ops)
 
 
-def _unique_checks(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _unique_checks(ops: list[TxItem]) -> list[TxItem]:
     """One op per item: a transaction may not touch an item twice."""
     seen: set[str] = set()
     unique = []
-    for op in ops:
-        k = str(op["ConditionCheck"]["Key"])
+    for item in ops:
+        k = str(item[1]["ConditionCheck"]["Key"])
         if k not in seen:
             seen.add(k)
-            unique.append(op)
+            unique.append(item)
     return unique
