@@ -10,12 +10,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sso_core.config import get_settings
-from sso_core.dal.logins import LoginStateRepository
-from sso_core.dal.table import InvalidCursor, Table
-from sso_core.edge.http import create_resolver, json_response, model_response, page_limit, parse_body, require_role
+from sso_core.dal.table import Table
+from sso_core.edge.http import create_resolver, model_response, page_limit, parse_body, require_role
+from sso_core.logic.login_trace import read_trace
 from sso_core.logic.sso_configuration import ConnectionService
 from sso_core.models.connections import CreateConnectionRequest, IdpFieldsRequest, UpdateConnectionRequest
-from sso_core.models.errors import InvalidRequest
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
@@ -61,38 +60,16 @@ def set_idp(connection_id: str) -> Response:
 def update_connection(connection_id: str) -> Response:
     caller = require_role(app, get_settings(), "owner")
     request = parse_body(app, UpdateConnectionRequest)
-    _, after = service().update(caller, connection_id, request)
-    return model_response(200, service().to_out(after))
+    return model_response(200, service().to_out(service().update(caller, connection_id, request)))
 
 
 @app.get("/connections/<connection_id>/logins")
 def login_trace(connection_id: str) -> Response:
     caller = require_role(app, get_settings(), "owner")
-    conn = service().get_connection(caller, connection_id)
     query = app.current_event.query_string_parameters or {}
     limit = page_limit(query)
-    repo = LoginStateRepository(table())
-    reference = query.get("reference")
-    if reference is not None:  # the entry behind a page's reference, however old; no paging
-        found = repo.trace_by_reference(conn.id, reference)
-        entries, cursor = ([found] if found else []), None
-    else:
-        try:
-            entries, cursor = repo.traces(conn.id, limit=limit, after=query.get("cursor"))
-        except InvalidCursor:
-            raise InvalidRequest("cursor must be the next_cursor of a previous page.") from None
-    logins = [
-        {
-            "time": e.time.isoformat(),
-            "reference": e.reference,
-            "result": e.result,
-            "reason": e.reason,
-            "detail": e.detail,
-            "email_domain": e.email_domain,
-        }
-        for e in entries
-    ]
-    return json_response(200, {"logins": logins, "next_cursor": cursor})
+    page = read_trace(table(), caller, connection_id, limit, query.get("cursor"), query.get("reference"))
+    return model_response(200, page)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -14,8 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.http import create_resolver, model_response, parse_body, require_role
+from sso_core.edge.pages import accept_page, accepted_page, error_page, html_response
 from sso_core.gateways.mail import mailer_for
-from sso_core.logic.invitations import PAGE_HEADERS, InvitationService, accept_page, accepted_page, error_page
+from sso_core.logic.invitations import InvitationService
 from sso_core.models.errors import DomainError
 from sso_core.models.invitations import AcceptInvitationRequest, CreateInvitationRequest, InvitationUnusable
 from sso_core.observability import logger, metrics, tracer
@@ -36,10 +37,6 @@ def tenant_name_claim() -> str:
     authorizer = (app.current_event.get("requestContext") or {}).get("authorizer") or {}
     claims = (authorizer.get("jwt") or {}).get("claims") or {}
     return str(claims.get("tenant_name") or "")
-
-
-def html_response(status: int, page: str) -> Response:
-    return Response(status_code=status, content_type="text/html; charset=utf-8", body=page, headers=PAGE_HEADERS)
 
 
 @app.post("/invitations")

@@ -7,16 +7,15 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from sso_core.config import get_settings
-from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.table import Table
+from sso_core.edge.cookies import binding_cookie
 from sso_core.edge.http import create_resolver, json_response, parse_body
-from sso_core.edge.pages import PAGE_HEADERS, sso_unavailable
-from sso_core.logic.login_start import discover, start_login
+from sso_core.edge.pages import PAGE_HEADERS, html_response, sso_unavailable
+from sso_core.logic.login_start import discover, start_login_at
 from sso_core.models.errors import DomainError
 from sso_core.observability import logger, metrics, tracer
 
@@ -53,37 +52,18 @@ def discover_route() -> Response:
 @app.get("/saml/<connection_id>/login")
 def start(connection_id: str) -> Response:
     query = app.current_event.query_string_parameters or {}
-    conn = ConnectionRepository(table()).get(connection_id)
     try:
-        started = start_login(get_settings(), table(), conn, query.get("email"), query.get("return_to"))
+        started = start_login_at(get_settings(), table(), connection_id, query.get("email"), query.get("return_to"))
     except DomainError as exc:
-        return Response(
-            status_code=exc.status,
-            content_type="text/html; charset=utf-8",
-            body=sso_unavailable(exc.message),
-            headers=PAGE_HEADERS,
-        )
-    authn, binding = started.authn, started.cookie
-    cookie = Cookie(
-        name=binding.name,
-        value=binding.value,
-        path=binding.path,
-        secure=True,
-        http_only=True,
-        max_age=binding.max_age,
-        same_site=SameSite.NONE_MODE,
-    )
+        return html_response(exc.status, sso_unavailable(exc.message))
+    authn = started.authn
+    cookie = binding_cookie(started.cookie)
     metrics.add_metric(name="SsoLoginStarted", unit="Count", value=1)
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
     if authn.binding == "redirect":
-        return Response(status_code=302, headers={**headers, "Location": authn.url}, cookies=[cookie], body="")
-    return Response(
-        status_code=200,
-        content_type="text/html; charset=utf-8",
-        body=authn.html,
-        headers={**headers, "Content-Security-Policy": authn.content_security_policy or "default-src 'none'"},
-        cookies=[cookie],
-    )
+        headers = {**PAGE_HEADERS, "Location": authn.url}
+        return Response(status_code=302, headers=headers, cookies=[cookie], body="")
+    # The auto-submit page: the one set of headers, with the CSP that pins its script by hash.
+    return html_response(200, authn.html, csp=authn.content_security_policy or "default-src 'none'", cookies=[cookie])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

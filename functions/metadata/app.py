@@ -10,47 +10,36 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sso_core.config import get_settings
-from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.table import Table
 from sso_core.edge.http import create_resolver
-from sso_core.logic.login_start import sp_identity
-from sso_core.logic.tenant_scope import ConnectionNotFound
+from sso_core.logic.sp_metadata import certificate_pem, metadata_xml
 from sso_core.observability import logger, metrics, tracer
-from sso_core.saml import sp_metadata_xml
 
 app = create_resolver()
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
 
 
 @cache
-def connections() -> ConnectionRepository:
-    return ConnectionRepository(Table(get_settings().table_name))
-
-
-def _existing(connection_id: str) -> str:
-    if connections().get(connection_id) is None:
-        raise ConnectionNotFound()
-    return connection_id
+def table() -> Table:
+    return Table(get_settings().table_name)
 
 
 @app.get("/saml/<connection_id>/metadata")
 def metadata(connection_id: str) -> Response:
-    sp = sp_identity(get_settings(), _existing(connection_id))
     return Response(
         status_code=200,
         content_type="application/samlmetadata+xml",
-        body=sp_metadata_xml(sp),
+        body=metadata_xml(get_settings(), table(), connection_id),
         headers={**PUBLIC_CACHE, "Content-Disposition": f'inline; filename="{connection_id}-metadata.xml"'},
     )
 
 
 @app.get("/saml/<connection_id>/certificate")
 def certificate(connection_id: str) -> Response:
-    sp = sp_identity(get_settings(), _existing(connection_id))
     return Response(
         status_code=200,
         content_type="application/x-pem-file",
-        body=sp.cert_pem,
+        body=certificate_pem(get_settings(), table(), connection_id),
         headers={**PUBLIC_CACHE, "Content-Disposition": f'attachment; filename="{connection_id}-sp-signing.pem"'},
     )
 

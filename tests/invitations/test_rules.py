@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sso_core.logic.invitations import hash_token, new_token
-from sso_core.logic.memberships import check_grant, normalise_email
+from sso_core.logic.memberships import check_grant
+from sso_core.models.emails import normalise_email
 from sso_core.models.identity import Caller
 from sso_core.models.users import InvalidAccounts, InvalidEmail, InvalidRole, RoleEscalation
 

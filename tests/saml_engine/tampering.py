@@ -196,7 +196,10 @@ def xsw8(root: etree._Element) -> etree._Element:
 
 
 def advice_wrapping(root: etree._Element) -> etree._Element:
-    """The genuine signed assertion hidden in the Advice of an evil unsigned one (DESIGN.md's case)."""
+    """The genuine signed assertion hidden in the Advice of an evil unsigned one.
+
+    The case that ruled out pysaml2's built-in signature backend (docs/decisions.md).
+    """
     assertion = assertion_of(root)
     evil = _evil_assertion(assertion, keep_signature=False)
     root.replace(assertion, evil)

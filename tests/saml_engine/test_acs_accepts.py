@@ -98,7 +98,7 @@ def test_identity_is_read_from_the_signed_assertion_only(entra_xml: str, validat
 
 
 def test_email_normal_form_matches_invitations() -> None:
-    from sso_core.saml import normalise_email
+    from sso_core.models.emails import parse_email as normalise_email
 
     assert normalise_email(" Jane@BÜCHER.example. ") == "jane@xn--bcher-kva.example"
     assert normalise_email("Alice.Martin+sso@Contoso.COM") == "alice.martin+sso@contoso.com"

@@ -1,4 +1,4 @@
-"""SECURITY.md, "SAML at the ACS": one test (or parametrised set) per line the validator owns.
+"""docs/security.md, "SAML at the ACS": one test (or parametrised set) per line the validator owns.
 
 Every hostile message starts as a genuinely signed response from a real IdP (pysaml2's IdP
 side with a key made at test time) and is changed by tree surgery. Lines 7, 9, 15, 16, 17

@@ -1,8 +1,8 @@
-"""SECURITY.md, "SAML at the ACS", end to end: one test per line, through the gateway to POST /saml/{id}/acs.
+"""docs/security.md, "SAML at the ACS", end to end: one test per line, through the gateway to POST /saml/{id}/acs.
 
 Every hostile message starts as a response genuinely signed by a real IdP (pysaml2's IdP side, Entra-shaped) for
 a request this browser started, is changed by tree surgery (tests/saml_engine/tampering.py), and is posted with
-the browser's cookies. Each refusal is checked the way SECURITY.md defines "reject": the generic page with a
+the browser's cookies. Each refusal is checked the way docs/security.md defines "reject": the generic page with a
 reference, no code, no session, and the specific reason in the connection's login trace under that reference.
 The engine's own tests (tests/saml_engine) cover every variant; here one representative per line is enough,
 except for the lines only the HTTP layer owns (7, 8, 9, 12, 15, 16, 17).

@@ -1,6 +1,6 @@
 """What every refused SSO login must look like from outside, and a look at the stored login state.
 
-"Reject" (SECURITY.md): no code issued, no session, the generic "SSO auth failed" page with a reference, and the
+"Reject" (docs/security.md): no code issued, no session, the generic "SSO auth failed" page with a reference, and the
 specific reason in the connection's login trace under that reference.
 """
 

@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sso_core.dal.table import Table, deserialize, error_code, key, serialize
+from sso_core.models.login_outcomes import Refusal
 
 TRACE_RETENTION = timedelta(days=90)
 
@@ -45,7 +46,7 @@ class RequestUnusable(Exception):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
 
 
 class AlreadyUsed(Exception):

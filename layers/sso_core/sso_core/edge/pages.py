@@ -1,33 +1,68 @@
-"""The few HTML pages a browser sees from this service: readable, escaped, strict CSP, never a stack trace."""
+"""Every HTML page a browser sees from this service, built one way: one layout, one stylesheet, one header set.
+
+The stylesheet is named in the Content-Security-Policy by its hash, so no page needs ``'unsafe-inline'``; pages
+carry no script (the login start's auto-submit page has its own, hash-pinned, in ``saml.sp``). Every value is
+escaped here; callers pass plain text, or HTML built with ``escape``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from base64 import b64encode
 from html import escape
 
-PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; frame-ancestors 'none'"
+from aws_lambda_powertools.event_handler import Response
+
+from sso_core.models.errors import DomainError
+from sso_core.models.invitations import AcceptOut, InvitationPreview, InvitationUnusable
+
+PAGE_STYLE = (
+    "body{margin:0;padding:32px 16px;background:#f5f6f8;font-family:system-ui,-apple-system,Segoe UI,Helvetica,"
+    "Arial,sans-serif;color:#1d2330}main{max-width:34rem;margin:8vh auto;background:#fff;border-radius:12px;"
+    "padding:2rem 2.5rem;box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem;margin:0 0 1rem}"
+    "p{line-height:1.5}button{font:inherit;padding:12px 20px;border:0;border-radius:6px;background:#2956d6;"
+    "color:#fff;cursor:pointer}.muted{color:#5a6273;font-size:14px}"
+    ".ref{font-family:ui-monospace,monospace;background:#f0f1f4;padding:.2rem .5rem;border-radius:4px}"
+)
+_STYLE_HASH = b64encode(hashlib.sha256(PAGE_STYLE.encode()).digest()).decode()
+PAGE_CSP = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'none'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+# The security headers of every HTML answer (a page with a script replaces only the CSP, never drops the rest).
 PAGE_HEADERS = {
     "Content-Security-Policy": PAGE_CSP,
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
 }
-
-_STYLE = (
-    "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}"
-    "main{max-width:34rem;margin:12vh auto;background:#fff;border-radius:12px;padding:2rem 2.5rem;"
-    "box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem;margin-top:0}"
-    ".ref{font-family:ui-monospace,monospace;background:#f0f1f4;padding:.2rem .5rem;border-radius:4px}"
-    "p{line-height:1.5}"
-)
 
 
 def page(title: str, body_html: str) -> str:
+    """A whole page: ``title`` is plain text; ``body_html`` is HTML whose values the caller escaped."""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        "<meta name='referrer' content='no-referrer'>"
+        f"<title>{escape(title)}</title><style>{PAGE_STYLE}</style></head>"
         f"<body><main>{body_html}</main></body></html>"
     )
+
+
+def html_response(status: int, html: str, csp: str | None = None, **kwargs: object) -> Response:
+    """An HTML answer with the one header set (``csp`` replaces the policy for a page that needs a script)."""
+    headers = {**PAGE_HEADERS, **({"Content-Security-Policy": csp} if csp else {})}
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        body=html,
+        headers=headers,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+# ---- the ACS and the login start ---------------------------------------------------------------------------
 
 
 def sso_failed(reference: str) -> str:
@@ -58,3 +93,42 @@ def sso_unavailable(message: str) -> str:
         f"<h1>Single sign-on unavailable</h1><p>{escape(message)}</p>"
         "<p>Go back to the application's sign-in page and sign in another way.</p>",
     )
+
+
+# ---- invitations (the public accept link) ------------------------------------------------------------------
+
+NEXT_STEPS = {
+    "sso": "Your organisation signs you in with single sign-on: sign in to the application with this email "
+    "and you will be sent to your organisation's sign-in page.",
+    "password": "Sign in to the application with this email and your password.",
+}
+
+
+def accept_page(preview: InvitationPreview, token: str) -> str:
+    title = f"Join {preview.tenant_name}"
+    return page(
+        title,
+        f"<h1>{escape(title)}</h1>"
+        f"<p>You are invited to join <strong>{escape(preview.tenant_name)}</strong> as "
+        f"<strong>{escape(preview.role)}</strong> with the email <strong>{escape(preview.email)}</strong>.</p>"
+        # A relative action: the form posts back to this route, the token in the body and not in a URL.
+        '<form method="post" action="accept">'
+        f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
+        '<button type="submit">Accept the invitation</button></form>'
+        f'<p class="muted">The invitation expires on {escape(preview.expires_at.strftime("%Y-%m-%d %H:%M"))} UTC.</p>',
+    )
+
+
+def accepted_page(result: AcceptOut) -> str:
+    title = f"You have joined {result.tenant_name}"
+    return page(
+        title,
+        f"<h1>{escape(title)}</h1>"
+        f"<p>You have joined <strong>{escape(result.tenant_name)}</strong> as <strong>{escape(result.email)}</strong>."
+        f"</p><p>Next step: {escape(NEXT_STEPS[result.next])}</p>",
+    )
+
+
+def error_page(error: DomainError) -> str:
+    title = "Invitation link not usable" if isinstance(error, InvitationUnusable) else "Something went wrong"
+    return page(title, f"<h1>{escape(title)}</h1><p>{escape(error.message)}</p>")

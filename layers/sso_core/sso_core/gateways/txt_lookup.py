@@ -1,4 +1,4 @@
-"""Looking up the verification TXT record and classifying what was found (DESIGN.md section 4).
+"""Looking up the verification TXT record and classifying what was found (docs/decisions.md, "Domains").
 
 Outcomes: verified, not_found (no TXT at the name), mismatch (TXT present, none ours),
 nxdomain (the name does not exist) and indeterminate (timeout, SERVFAIL, no reachable server).
@@ -25,10 +25,6 @@ class CheckResult(enum.StrEnum):
     MISMATCH = "mismatch"
     NXDOMAIN = "nxdomain"
     INDETERMINATE = "indeterminate"
-
-    @property
-    def conclusive(self) -> bool:
-        return self is not CheckResult.INDETERMINATE
 
 
 @dataclass(frozen=True)

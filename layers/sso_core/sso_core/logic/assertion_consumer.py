@@ -25,6 +25,7 @@ from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, 
 from sso_core.logic.sso_configuration import idp_settings
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainStatus
+from sso_core.models.login_outcomes import REFUSALS, Refusal
 from sso_core.models.users import Membership
 from sso_core.observability import logger, metrics
 from sso_core.saml import AcsRejected, ValidatedLogin, validate_response
@@ -58,7 +59,7 @@ class AcsService:
         reference = new_reference()
         conn = self._connection(connection_id, reference)
         if conn is None:
-            return AcsResult("failed", reference, "unknown_connection")
+            return AcsResult("failed", reference, Refusal.UNKNOWN_CONNECTION)
         try:
             login, membership, request = self._check(conn, saml_response, cookies)
         except _Refused as refusal:
@@ -78,7 +79,7 @@ class AcsService:
         reference = new_reference()
         conn = self._connection(connection_id, reference)
         if conn is None:
-            return AcsResult("failed", reference, "unknown_connection")
+            return AcsResult("failed", reference, Refusal.UNKNOWN_CONNECTION)
         return self._refuse(conn, reference, _Refused(reason, detail))
 
     def _connection(self, connection_id: str, reference: str) -> Connection | None:
@@ -92,12 +93,12 @@ class AcsService:
         self, conn: Connection, saml_response: str | None, cookies: Mapping[str, str]
     ) -> tuple[ValidatedLogin, Membership, StoredRequest]:
         if conn.status is not ConnectionStatus.ENABLED:
-            raise _Refused("connection_disabled", "Enterprise SSO is switched off for this connection")
+            raise _Refused(Refusal.CONNECTION_DISABLED)
         idp = idp_settings(conn)
         if idp is None:
-            raise _Refused("idp_incomplete", "the connection has no IdP configured")
+            raise _Refused(Refusal.IDP_INCOMPLETE)
         if not saml_response:
-            raise _Refused("malformed", "no SAMLResponse in the form")
+            raise _Refused(Refusal.MALFORMED, "no SAMLResponse in the form")
         now = self.clock()
         try:
             login = validate_response(
@@ -113,31 +114,24 @@ class AcsService:
         try:
             self.state.remember_assertion(login.issuer, login.assertion_id, login.assertion_not_on_or_after + skew)
         except AlreadyUsed:
-            raise _Refused("replayed", "this assertion was already used", login.email_domain) from None
+            raise _Refused(Refusal.REPLAYED, email_domain=login.email_domain) from None
         name = cookie_name(login.in_response_to)
         nonce = cookies.get(name, "")
         try:
             request = self.state.consume_request(login.in_response_to, conn.id, browser_hash(nonce), now)
         except RequestUnusable as exc:
-            reason = "browser_binding_missing" if (not nonce and exc.reason == "request_other_browser") else exc.reason
-            raise _Refused(reason, _REQUEST_DETAILS[reason], login.email_domain) from None
+            missing = not nonce and exc.reason is Refusal.REQUEST_OTHER_BROWSER
+            reason = Refusal.BROWSER_BINDING_MISSING if missing else exc.reason
+            raise _Refused(reason, email_domain=login.email_domain) from None
         if request.enable_count != conn.enable_count:
-            raise _Refused(
-                "request_before_enable",
-                "the login started before Enterprise SSO was last switched on for this connection",
-                login.email_domain,
-            )
+            raise _Refused(Refusal.REQUEST_BEFORE_ENABLE, email_domain=login.email_domain)
         if login.email_domain not in conn.domains or not self._verified(conn, login.email_domain):
-            raise _Refused(
-                "domain_not_verified",
-                "the asserted email's domain is not a verified domain of this connection",
-                login.email_domain,
-            )
+            raise _Refused(Refusal.DOMAIN_NOT_VERIFIED, email_domain=login.email_domain)
         try:
             membership = member_for_sso_login(self.table, conn.tenant_id, login.email)
             record_sso_login(self.table, membership, now)
         except MembershipRefused as exc:
-            raise _Refused(exc.reason, _MEMBERSHIP_DETAILS.get(exc.reason, exc.reason), login.email_domain) from None
+            raise _Refused(exc.reason, email_domain=login.email_domain) from None
         return login, membership, request
 
     def _verified(self, conn: Connection, domain: str) -> bool:
@@ -184,7 +178,7 @@ class AcsService:
             },
         )
         metrics.add_metric(name="SsoLoginRefused", unit="Count", value=1)
-        outcome = "unsolicited" if refusal.reason == "unsolicited" else "failed"
+        outcome = "unsolicited" if refusal.reason is Refusal.UNSOLICITED else "failed"
         return AcsResult(outcome, reference, refusal.reason)
 
     def _trace(
@@ -194,22 +188,10 @@ class AcsService:
 
 
 class _Refused(Exception):
-    def __init__(self, reason: str, detail: str, email_domain: str | None = None) -> None:
+    """A refusal with its code; ``detail`` defaults to the code's sentence in the one vocabulary."""
+
+    def __init__(self, reason: str, detail: str | None = None, email_domain: str | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
+        self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
+        self.detail = detail or REFUSALS[self.reason].sentence
         self.email_domain = email_domain
-
-
-_REQUEST_DETAILS = {
-    "request_unknown": "InResponseTo names no outstanding request (never issued, already used, or expired)",
-    "request_expired": "the login request expired",
-    "request_other_connection": "InResponseTo names a request issued for another connection",
-    "request_other_browser": "InResponseTo names a request issued to another browser",
-    "browser_binding_missing": "the browser did not present the login cookie of this request",
-}
-
-_MEMBERSHIP_DETAILS = {
-    "user_not_invited": "no active membership for the asserted email in this organisation",
-    "invitation_not_accepted": "the asserted email's invitation has not been accepted yet",
-}

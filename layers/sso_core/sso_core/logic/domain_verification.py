@@ -1,4 +1,4 @@
-"""Domain ownership: claims, on-demand checks and the scheduled verification run (DESIGN.md section 4)."""
+"""Domain ownership: claims, on-demand checks and the scheduled verification run (docs/decisions.md, "Domains")."""
 
 from __future__ import annotations
 

@@ -13,10 +13,8 @@ role, accounts, status and expiry, never a token or its hash.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import secrets
-from base64 import b64encode
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -40,11 +38,12 @@ from sso_core.dal.audit import AuditLog
 from sso_core.dal.invitations import InvitationRepository, PendingExists, TransactionConflict
 from sso_core.dal.table import Table
 from sso_core.dal.users import MembershipRepository
-from sso_core.gateways.mail import Mailer, header_value, invitation_mail, render
+from sso_core.gateways.mail import Mailer, header_value, invitation_mail
 from sso_core.logic.login_routing import sso_connection_for_email
-from sso_core.logic.memberships import check_grant, normalise_email
+from sso_core.logic.memberships import check_grant
 from sso_core.models.audit import Actor
-from sso_core.models.errors import ConcurrentChange, DomainError, InvalidRequest
+from sso_core.models.emails import normalise_email
+from sso_core.models.errors import ConcurrentChange, InvalidRequest
 from sso_core.models.identity import Caller
 from sso_core.models.invitations import (
     AcceptOut,
@@ -413,63 +412,3 @@ def _audited(inv: Invitation) -> dict[str, Any]:
 
 def _clean_name(name: str) -> str:
     return header_value(name)[:200]
-
-
-# ---- pages for the browser (GET accept and the form post) --------------------------------------
-
-PAGE_STYLE = (
-    "body{margin:0;padding:32px 16px;background:#f5f6f8;font-family:-apple-system,Segoe UI,Helvetica,Arial,"
-    "sans-serif;color:#1d2330}main{max-width:520px;margin:0 auto;background:#fff;border-radius:8px;"
-    "padding:32px}h1{font-size:22px;margin:0 0 16px}p{line-height:1.5}button{font:inherit;padding:12px 20px;"
-    "border:0;border-radius:6px;background:#2956d6;color:#fff;cursor:pointer}.muted{color:#5a6273;font-size:14px}"
-)
-_STYLE_HASH = b64encode(hashlib.sha256(PAGE_STYLE.encode()).digest()).decode()
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
-NEXT_STEPS = {
-    "sso": "Your organisation signs you in with single sign-on: sign in to the application with this email "
-    "and you will be sent to your organisation's sign-in page.",
-    "password": "Sign in to the application with this email and your password.",
-}
-
-
-def _page(title: str, content: str) -> str:
-    return render(
-        "invitation_page.html", {"title": html.escape(title), "style": PAGE_STYLE, "content": content}, escape=False
-    )
-
-
-def accept_page(preview: InvitationPreview, token: str) -> str:
-    e = html.escape
-    return _page(
-        f"Join {preview.tenant_name}",
-        f"<p>You are invited to join <strong>{e(preview.tenant_name)}</strong> as <strong>{e(preview.role)}</strong>"
-        f" with the email <strong>{e(preview.email)}</strong>.</p>"
-        # A relative action: the form posts back to this route, the token in the body and not in a URL.
-        '<form method="post" action="accept">'
-        f'<input type="hidden" name="token" value="{e(token, quote=True)}">'
-        '<button type="submit">Accept the invitation</button></form>'
-        f'<p class="muted">The invitation expires on {e(preview.expires_at.strftime("%Y-%m-%d %H:%M"))} UTC.</p>',
-    )
-
-
-def accepted_page(result: AcceptOut) -> str:
-    e = html.escape
-    return _page(
-        f"You have joined {result.tenant_name}",
-        f"<p>You have joined <strong>{e(result.tenant_name)}</strong> as <strong>{e(result.email)}</strong>.</p>"
-        f"<p>Next step: {e(NEXT_STEPS[result.next])}</p>",
-    )
-
-
-def error_page(error: DomainError) -> str:
-    title = "Invitation link not usable" if isinstance(error, InvitationUnusable) else "Something went wrong"
-    return _page(title, f"<p>{html.escape(error.message)}</p>")

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
+from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.logins import LoginStateRepository, StoredRequest
 from sso_core.dal.table import Table
 from sso_core.gateways.sp_keys import load_sp_keys
@@ -108,6 +109,13 @@ class BindingCookie:
 class LoginStart:
     authn: AuthnStart
     cookie: BindingCookie
+
+
+def start_login_at(
+    settings: Settings, table: Table, connection_id: str, email: str | None, return_to: str | None
+) -> LoginStart:
+    """``start_login`` for the connection named in the URL (an unknown id is as unavailable as a disabled one)."""
+    return start_login(settings, table, ConnectionRepository(table).get(connection_id), email, return_to)
 
 
 def start_login(

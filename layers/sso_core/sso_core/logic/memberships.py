@@ -1,30 +1,22 @@
 """Who may sign in to a tenant, and the rules every grant of a role or accounts obeys.
 
 The ACS calls ``member_for_sso_login`` after a valid assertion and ``record_sso_login`` once the login
-succeeds. Emails are compared in one normal form everywhere (``normalise_email``): the local part
-lower-cased, the domain as a lower-case IDNA (UTS 46) A-label. Lower-casing the local part is a choice:
-RFC 5321 lets a mail server treat it case-sensitively, but no mainstream IdP or mailbox provider does, and
-an IdP that asserts "Jane.Doe@" for a user invited as "jane.doe@" must still match.
+succeeds. Emails are compared in one normal form everywhere (``models.emails.normalise_email``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
-
-import idna
 
 from sso_core.clock import utcnow
 from sso_core.dal.invitations import InvitationRepository
 from sso_core.dal.table import Table
 from sso_core.dal.users import MembershipRepository
+from sso_core.models.emails import normalise_email
 from sso_core.models.identity import ROLE_RANK, Caller
+from sso_core.models.login_outcomes import Refusal
 from sso_core.models.users import InvalidAccounts, InvalidEmail, InvalidRole, Membership, RoleEscalation
-
-# RFC 5322 dot-atom of printable ASCII ("atext"); quoted local parts and SMTPUTF8 are refused.
-_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class MembershipRefused(Exception):
@@ -32,36 +24,7 @@ class MembershipRefused(Exception):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason
-
-
-def normalise_email(raw: object) -> str:
-    """``raw`` as ``local@domain`` with a lower-case local part and an IDNA A-label domain, or InvalidEmail."""
-    if not isinstance(raw, str):
-        raise InvalidEmail()
-    text = raw.strip()
-    if not text or len(text) > 320 or any(c.isspace() or ord(c) < 32 for c in text):
-        raise InvalidEmail()
-    local, sep, domain = text.rpartition("@")
-    if not sep or not local or not domain:
-        raise InvalidEmail()
-    local = local.lower()
-    if len(local) > 64 or not _LOCAL_PART.match(local):
-        raise InvalidEmail("The part before @ may hold letters, digits and . ! # $ % & ' * + / = ? ^ _ ` { | } ~ -.")
-    domain = domain.removesuffix(".")
-    if domain.startswith("[") or any(len(label) > 63 for label in domain.split(".")):
-        raise InvalidEmail()
-    try:
-        ascii_domain = idna.encode(domain, uts46=True, std3_rules=True).decode("ascii").lower()
-    except (idna.IDNAError, UnicodeError):
-        raise InvalidEmail() from None
-    labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_LDH_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise InvalidEmail()
-    email = f"{local}@{ascii_domain}"
-    if len(email) > 254:
-        raise InvalidEmail()
-    return email
+        self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
 
 
 def check_role(role: object) -> str:

@@ -191,9 +191,7 @@ class ConnectionService:
         logger.info("connection IdP imported", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
         return conn, saved, self.to_out(saved, warnings)
 
-    def update(
-        self, caller: Caller, connection_id: str, request: UpdateConnectionRequest
-    ) -> tuple[Connection, Connection]:
+    def update(self, caller: Caller, connection_id: str, request: UpdateConnectionRequest) -> Connection:
         conn = self.get_connection(caller, connection_id)
         changes: dict[str, object] = {k: v for k, v in request.model_dump().items() if v is not None}
         if not changes:
@@ -209,4 +207,4 @@ class ConnectionService:
             {"signed_requests": updated.signed_requests, "binding": updated.binding},
             now,
         )
-        return conn, self.repo.save(updated, conn.version, [audit])
+        return self.repo.save(updated, conn.version, [audit])

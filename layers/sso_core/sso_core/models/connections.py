@@ -64,11 +64,6 @@ class UpdateConnectionRequest(BaseModel):
     binding: Literal["post", "redirect"] | None = None
 
 
-class StatusRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
 class SpDetails(BaseModel):
     entity_id: str
     acs_url: str

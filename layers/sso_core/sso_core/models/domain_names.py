@@ -1,4 +1,4 @@
-"""Normalisation and refusal of claimed domain names (DESIGN.md section 4).
+"""Normalisation and refusal of claimed domain names (docs/decisions.md, "Domains").
 
 A claim is a registrable name or a subdomain of one, as a lower-case IDNA A-label. Refused:
 URLs, email addresses, IP addresses, single labels, public suffixes, consumer mail domains and
@@ -14,6 +14,7 @@ from functools import lru_cache
 import idna
 from publicsuffixlist import PublicSuffixList
 
+from sso_core.models.emails import parse_email
 from sso_core.models.errors import InvalidDomain
 
 _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -126,8 +127,9 @@ def normalise_domain(raw: object) -> str:
 
 
 def email_domain(email: str) -> str:
-    """The normalised domain of an email address (raises InvalidDomain for a bad domain part)."""
-    _, sep, domain = email.strip().rpartition("@")
-    if not sep or not domain:
+    """The normalised domain of an email address in the one normal form (``models.emails``); InvalidDomain for
+    anything that is not an address, or whose domain could never be claimed."""
+    normalised = parse_email(email)
+    if normalised is None:
         raise InvalidDomain("Not an email address.")
-    return normalise_domain(domain)
+    return normalise_domain(normalised.rpartition("@")[2])

@@ -1,6 +1,6 @@
 """The SAML engine: pysaml2 in process, with a signature backend on the ``xmlsec`` binding.
 
-Pure logic (no AWS, no HTTP). See DESIGN.md section 2 and docs/decisions.md.
+Pure logic (no AWS, no HTTP). Why pysaml2 runs in process, and how: docs/decisions.md.
 
 - ``sp_metadata_xml``, ``build_authn_request``, ``generate_sp_keypair``: the SP side.
 - ``parse_idp_metadata``, ``validate_certificate``, ``validate_sso_url``: importing an IdP.
@@ -20,11 +20,10 @@ from sso_core.saml.idp_import import (
     validate_sso_url,
 )
 from sso_core.saml.pysaml2_config import IdpSettings, SpIdentity
-from sso_core.saml.response_validation import REASONS, AcsRejected, ValidatedLogin, normalise_email, validate_response
+from sso_core.saml.response_validation import AcsRejected, ValidatedLogin, validate_response
 from sso_core.saml.sp import AuthnStart, build_authn_request, sp_metadata_xml
 
 __all__ = [
-    "REASONS",
     "AcsRejected",
     "AuthnStart",
     "CheckedCertificate",
@@ -38,7 +37,6 @@ __all__ = [
     "ValidatedLogin",
     "build_authn_request",
     "generate_sp_keypair",
-    "normalise_email",
     "parse_idp_metadata",
     "sp_metadata_xml",
     "validate_certificate",

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from saml2.sigver import CryptoBackend, SigverError
 
+from sso_core.models.login_outcomes import Refusal
 from sso_core.saml import safe_xml
 from sso_core.saml.certificates import CertificateUnreadable, certificate_der
 from sso_core.saml.xml_names import (
@@ -76,7 +77,7 @@ class SignatureRejected(SigverError):
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
-        self.reason = reason
+        self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
         self.detail = detail
 
 

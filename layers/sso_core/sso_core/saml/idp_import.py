@@ -21,7 +21,6 @@ from sso_core.saml.certificates import CertificateUnreadable, load_certificate, 
 from sso_core.saml.xml_names import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, NS_DS, NS_MD, NS_SAMLP, qname
 
 MIN_RSA_BITS = 2048
-MIN_EC_BITS = 256
 EXPIRY_WARNING = timedelta(days=30)
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_URL_LENGTH = 2048

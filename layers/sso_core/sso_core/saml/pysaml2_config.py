@@ -1,6 +1,6 @@
 """One SSO connection as the SAML engine sees it, and the pysaml2 objects built for it.
 
-DESIGN.md section 2: a pysaml2 configuration is built per connection and holds that
+Why (docs/decisions.md): a pysaml2 configuration is built per connection and holds that
 connection's IdP metadata only. pysaml2 looks certificates up by the ``Issuer`` inside the
 message, so a shared metadata store would let one tenant's IdP sign for another.
 Building a configuration costs milliseconds (metadata parsing, attribute maps), so the
@@ -34,7 +34,7 @@ from sso_core.saml.xml_names import (
 )
 
 # pysaml2 logs whole messages, NameIDs and exception contexts holding the document at INFO
-# and ERROR. Our logs must never carry SAML messages (DESIGN.md section 8): the engine
+# and ERROR. Our logs must never carry SAML messages (docs/decisions.md, "Observability"): the engine
 # reports its own reason codes instead.
 logging.getLogger("saml2").setLevel(logging.CRITICAL + 1)
 # pysaml2's schema check of signed elements, on libxml2 (see saml_schema.py for the measurement).

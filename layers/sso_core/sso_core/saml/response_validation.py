@@ -27,7 +27,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import idna
 from lxml import etree
 from saml2 import response as saml2_response
 from saml2 import sigver as saml2_sigver
@@ -35,6 +34,8 @@ from saml2 import validate as saml2_validate
 from saml2.client import Saml2Client
 from saml2.xml.schema import XMLSchemaError
 
+from sso_core.models.emails import parse_email
+from sso_core.models.login_outcomes import Refusal
 from sso_core.saml import safe_xml
 from sso_core.saml.crypto_backend import (
     DS_SIGNATURE,
@@ -62,32 +63,6 @@ MAX_SKEW_SECONDS = 180
 DEFAULT_MAX_BYTES = 256 * 1024
 # pysaml2 refuses IssueInstant more than a day away; so do we, on the injected clock.
 MAX_ISSUE_AGE = timedelta(days=1)
-
-REASONS = (
-    "too_large",
-    "doctype_forbidden",
-    "malformed",
-    "status_not_success",
-    "assertion_count",
-    "wrapped_signature",
-    "unsigned",
-    "weak_algorithm",
-    "unsupported_algorithm",
-    "signature_invalid",
-    "unknown_certificate",
-    "wrong_issuer",
-    "wrong_destination",
-    "wrong_audience",
-    "wrong_recipient",
-    "expired",
-    "not_yet_valid",
-    "unsolicited",
-    "in_response_to_mismatch",
-    "not_bearer",
-    "invalid_assertion",
-    "no_email",
-    "library_rejected",
-)
 
 CLAIM_EMAIL = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
 CLAIM_NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
@@ -122,18 +97,16 @@ _DS_TRANSFORM = qname(NS_DS, "Transform")
 
 _INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?")
 _LOG_SAFE_URI = re.compile(r"[A-Za-z0-9:._/#-]{1,200}")
-_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_EMAIL_LOCAL_PART = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
-_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class AcsRejected(Exception):
-    """The response is refused. ``reason``: a stable snake_case code from ``REASONS``;
-    ``detail``: a log-safe sentence (no message content beyond the asserted email's domain)."""
+    """The response is refused. ``reason``: its code in the one vocabulary (``models.login_outcomes.Refusal``;
+    an unknown code fails here, so none can go unnamed); ``detail``: a log-safe sentence (no message content
+    beyond the asserted email's domain)."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
-        self.reason = reason
+        self.reason = Refusal(reason)
         self.detail = detail
 
 
@@ -531,42 +504,15 @@ def _attributes(signed: etree._Element) -> dict[str, list[str]]:
 
 def _email(name_id: str, name_id_format: str | None, attributes: dict[str, list[str]]) -> str | None:
     if name_id_format in (NAMEID_FORMAT_EMAIL, NAMEID_FORMAT_UNSPECIFIED, None):
-        email = normalise_email(name_id)
+        email = parse_email(name_id)
         if email:
             return email
     for claim in EMAIL_CLAIMS:
         for value in attributes.get(claim, ()):
-            email = normalise_email(value)
+            email = parse_email(value)
             if email:
                 return email
     return None
-
-
-def normalise_email(value: str) -> str | None:
-    """``local@domain`` with a lower-case dot-atom local part and a lower-case IDNA (UTS 46)
-    A-label domain, or None. The same normal form as invitations use (memberships.py), so the
-    asserted email and the invited one compare as strings."""
-    text = value.strip()
-    if not text or len(text) > 320 or any(c.isspace() or ord(c) < 32 for c in text):
-        return None
-    local, at, domain = text.rpartition("@")
-    if not at or not local or not domain:
-        return None
-    local = local.lower()
-    if len(local) > 64 or not _EMAIL_LOCAL_PART.fullmatch(local):
-        return None
-    domain = domain.removesuffix(".")
-    if domain.startswith("[") or any(len(label) > 63 for label in domain.split(".")):
-        return None
-    try:
-        ascii_domain = idna.encode(domain, uts46=True, std3_rules=True).decode("ascii").lower()
-    except (idna.IDNAError, UnicodeError):
-        return None
-    labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_LDH_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
-        return None
-    email = f"{local}@{ascii_domain}"
-    return email if len(email) <= 254 else None
 
 
 # --- small readers -------------------------------------------------------------------------------

@@ -10,13 +10,15 @@ from base64 import b64decode
 
 from lxml import etree
 
+from sso_core.models.login_outcomes import Refusal
+
 
 class UnsafeXml(Exception):
     """The input was refused before or while parsing. ``reason`` is a stable code."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
-        self.reason = reason
+        self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
         self.detail = detail
 
 

@@ -1,0 +1,63 @@
+"""The login trace (owner): recent SSO logins of a connection, or the one behind a failure page's reference.
+
+Each entry says, in the administrator's words, what happened and what to change (``models.login_outcomes``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.logins import LoginStateRepository, TraceEntry
+from sso_core.dal.table import InvalidCursor, Table
+from sso_core.logic.tenant_scope import tenant_connection
+from sso_core.models.errors import InvalidRequest
+from sso_core.models.identity import Caller
+from sso_core.models.login_outcomes import describe
+
+
+class TraceLine(BaseModel):
+    time: str
+    reference: str
+    result: str
+    reason: str
+    detail: str
+    email_domain: str | None = None
+    explanation: str = ""  # the refusal's sentence; empty for a success
+    fix: str = ""
+
+
+class TracePage(BaseModel):
+    logins: list[TraceLine]
+    next_cursor: str | None = None
+
+
+def _line(entry: TraceEntry) -> TraceLine:
+    info = describe(entry.reason)
+    return TraceLine(
+        time=entry.time.isoformat(),
+        reference=entry.reference,
+        result=entry.result,
+        reason=entry.reason,
+        detail=entry.detail,
+        email_domain=entry.email_domain,
+        explanation=info.sentence if info else "",
+        fix=info.fix if info else "",
+    )
+
+
+def read_trace(
+    table: Table, caller: Caller, connection_id: str, limit: int, cursor: str | None, reference: str | None
+) -> TracePage:
+    """A page of the caller's tenant's connection's trace, newest first; with ``reference``, only that entry
+    (however old, no paging). Another tenant's connection is as absent as an unknown one."""
+    conn = tenant_connection(ConnectionRepository(table), caller, connection_id)
+    repo = LoginStateRepository(table)
+    if reference is not None:
+        found = repo.trace_by_reference(conn.id, reference)
+        return TracePage(logins=[_line(found)] if found else [])
+    try:
+        entries, next_cursor = repo.traces(conn.id, limit=limit, after=cursor)
+    except InvalidCursor:
+        raise InvalidRequest("cursor must be the next_cursor of a previous page.") from None
+    return TracePage(logins=[_line(e) for e in entries], next_cursor=next_cursor)
