@@ -36,7 +36,7 @@ def acs(connection_id: str) -> Response:
     raw = event.decoded_body or ""
     if len(raw) > MAX_FORM_BYTES:
         refused = service().refuse_unread(connection_id, Refusal.TOO_LARGE, "the form is larger than 400 KiB")
-        return html_response(page_status(refused.reason), sso_failed(refused.reference))
+        return html_response(413, sso_failed(refused.reference))  # a body the edge will not read: 413
     try:
         form = parse_qs(raw, max_num_fields=8, keep_blank_values=True) if raw else {}
     except ValueError:  # more fields than an IdP ever posts

@@ -92,7 +92,7 @@ REFUSALS: dict[Refusal, RefusalInfo] = {
         _SERVICE,
     ),
     Refusal.TOO_LARGE: RefusalInfo(
-        413,
+        400,  # the edge answers 413 itself for a form body it will not read (functions/acs)
         "The posted response was larger than any IdP sends (the form over 400 KiB or the SAMLResponse over 256 KiB).",
         "Nothing to change if you did not send it; otherwise remove unneeded claims from the IdP's token.",
         "saml.safe_xml:decode_form_value",
