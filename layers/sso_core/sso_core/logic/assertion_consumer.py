@@ -23,6 +23,7 @@ from sso_core.dal.table import Table, serialize
 from sso_core.logic.login_start import BindingCookie, browser_hash, cookie_name, sp_identity
 from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
 from sso_core.logic.sso_configuration import idp_settings
+from sso_core.logic.sso_gate import has_sso_access
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainStatus
 from sso_core.models.users import Membership
@@ -92,6 +93,8 @@ class AcsService:
         self, conn: Connection, saml_response: str | None, cookies: Mapping[str, str]
     ) -> tuple[ValidatedLogin, Membership, StoredRequest]:
         if conn.status is not ConnectionStatus.ENABLED:
+            if not has_sso_access(self.table, conn.tenant_id):
+                raise _Refused("sso_not_available", "support has not granted (or has revoked) access to SSO")
             raise _Refused("connection_disabled", "Enterprise SSO is switched off for this connection")
         idp = idp_settings(conn)
         if idp is None:

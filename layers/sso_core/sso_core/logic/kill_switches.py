@@ -32,10 +32,12 @@ from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
+from sso_core.dal.sso_access import EntitlementRepository
 from sso_core.dal.table import Table, serialize_values
 from sso_core.dal.users import MembershipRepository
 from sso_core.logic.break_glass import break_glass_owners, password_still_on_check, still_owner_check
 from sso_core.logic.domain_verification import DomainService
+from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainClaim, DomainStatus
@@ -116,6 +118,8 @@ class KillSwitchService:
         conn = self.read_connection(caller, connection_id)
         now = self.clock()
         if enabled:
+            # Switching SSO off stays open without access (it only makes things safer); switching it on does not.
+            require_sso_access(self.table, caller.tenant_id)
             if conn.idp is None:
                 raise IdpIncomplete()
             verified_domains(self.domain_repo, caller.tenant_id, conn.domains)
@@ -124,37 +128,25 @@ class KillSwitchService:
             target = ConnectionStatus.DISABLED
         if conn.status is target:
             return StatusOut(id=conn.id, status=conn.status, message="No change.")
-        ops: list[dict[str, Any]] = [self._status_op(conn, target, now)]
-        restored: list[str] = []
-        if not enabled:
-            for domain in conn.domains:
-                claim = self.domain_repo.get_claim(domain, caller.tenant_id)
-                if claim is None:
-                    continue
-                if claim.password_login:
-                    # Switching password login off at this moment would leave it off behind a disabled
-                    # connection: this transaction then fails and is retried, and restores it.
-                    ops.append(password_still_on_check(self.table.name, domain, caller.tenant_id))
-                    continue
-                ops.append(self._claim_op(claim.model_copy(update={"password_login": True}), claim.version))
-                ops.append(
-                    self.audit.put_op(
-                        caller.tenant_id,
-                        caller,
-                        "domain.password_login_changed",
-                        domain,
-                        {"password_login": False},
-                        {"password_login": True, "reason": "connection_disabled"},
-                        now,
-                    )
-                )
-                restored.append(domain)
+        if enabled:
+            ops: list[dict[str, Any]] = [
+                self._status_op(conn, target, now),
+                # Support revoking access at this moment wins: enabling commits only while access is granted.
+                EntitlementRepository(self.table).granted_check(caller.tenant_id),
+                self.audit.put_op(
+                    caller.tenant_id,
+                    caller,
+                    "connection.enabled",
+                    conn.id,
+                    {"status": conn.status.value},
+                    {"status": target.value},
+                    now,
+                ),
+            ]
+            restored: list[str] = []
+        else:
+            ops, restored = self.disable_ops(caller, conn, now)
         action = "connection.enabled" if enabled else "connection.disabled"
-        ops.append(
-            self.audit.put_op(
-                caller.tenant_id, caller, action, conn.id, {"status": conn.status.value}, {"status": target.value}, now
-            )
-        )
         self.domain_repo.transact_checked(ops)
         logger.info(action, extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
         message = ""
@@ -163,6 +155,47 @@ class KillSwitchService:
                 "Password login was switched back on for " + ", ".join(restored) + " so that nobody is locked out."
             )
         return StatusOut(id=conn.id, status=target, password_login_restored=restored, message=message)
+
+    def disable_ops(
+        self, actor: Any, conn: Connection, now: datetime, reason: str = "connection_disabled"
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """Transaction ops that switch ``conn`` off, switch password login back on for its domains where it was
+        off, and audit both as ``actor``; and the domains restored. Shared by the owner's kill switch and by
+        support revoking the tenant's access (``sso_access.py``)."""
+        tenant_id = conn.tenant_id
+        ops: list[dict[str, Any]] = [self._status_op(conn, ConnectionStatus.DISABLED, now)]
+        restored: list[str] = []
+        for domain in conn.domains:
+            claim = self.domain_repo.get_claim(domain, tenant_id)
+            if claim is None:
+                continue
+            if claim.password_login:
+                # Switching password login off at this moment would leave it off behind a disabled
+                # connection: this transaction then fails and is retried, and restores it.
+                ops.append(password_still_on_check(self.table.name, domain, tenant_id))
+                continue
+            ops.append(self._claim_op(claim.model_copy(update={"password_login": True}), claim.version))
+            ops.append(
+                self.audit.put_op(
+                    tenant_id,
+                    actor,
+                    "domain.password_login_changed",
+                    domain,
+                    {"password_login": False},
+                    {"password_login": True, "reason": reason},
+                    now,
+                )
+            )
+            restored.append(domain)
+        after: dict[str, str] = {"status": ConnectionStatus.DISABLED.value}
+        if reason != "connection_disabled":
+            after["reason"] = reason
+        ops.append(
+            self.audit.put_op(
+                tenant_id, actor, "connection.disabled", conn.id, {"status": conn.status.value}, after, now
+            )
+        )
+        return ops, restored
 
     def _set_password_login(self, caller: Caller, raw_domain: str, enabled: bool) -> PasswordLoginOut:
         claim = DomainService(self.settings, self.domain_repo, clock=self.clock).get_claim(caller, raw_domain)
@@ -181,6 +214,8 @@ class KillSwitchService:
         )
         ops = [self._claim_op(updated, claim.version), audit]
         if not enabled:
+            # Password login back on is always allowed; off is part of the SSO feature.
+            require_sso_access(self.table, caller.tenant_id)
             conn, owner = self._guard_password_off(caller, claim)
             # What the guard saw must still hold when this commits (a concurrent kill switch or removal wins).
             ops.append(self._still_enabled_check(conn))
