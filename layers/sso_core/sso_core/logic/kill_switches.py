@@ -115,11 +115,12 @@ class KillSwitchService:
         return _retried(lambda: self._set_password_login(caller, raw_domain, enabled))
 
     def _set_connection_status(self, caller: Caller, connection_id: str, enabled: bool) -> StatusOut:
-        conn = self.read_connection(caller, connection_id)
-        now = self.clock()
         if enabled:
             # Switching SSO off stays open without access (it only makes things safer); switching it on does not.
             require_sso_access(self.table, caller.tenant_id)
+        conn = self.read_connection(caller, connection_id)
+        now = self.clock()
+        if enabled:
             if conn.idp is None:
                 raise IdpIncomplete()
             verified_domains(self.domain_repo, caller.tenant_id, conn.domains)
