@@ -39,7 +39,9 @@ _WALK_STEPS = r"""
   # 4. Verify: the stack looks the record up now, and the domain becomes "verified".
   curl -s -X POST $SSO/domains/example.com/verify -H "Authorization: Bearer $TOKEN"; echo
 
-  # 5. Create an SSO connection for the domain, and keep its id:
+  # 5. Support grants tenant "acme" access to Enterprise SSO (in production your account manager asks them; here
+  #    the same as `sso-local access --tenant acme --grant`). Then create an SSO connection and keep its id:
+  curl -s -X POST $SSO/_local/access -H "$JSON" -d '{"action": "grant", "tenant_id": "acme", "plan": "contract"}'; echo
   CONN=$(curl -s -X POST $SSO/connections -H "Authorization: Bearer $TOKEN" -H "$JSON" \
     -d '{"domains": ["example.com"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'); echo $CONN
 
@@ -59,10 +61,11 @@ _WALK_STEPS = r"""
   #    "Accept the invitation".
   python3 -m quopri -d < "$(ls -t <<OUTBOX>>/*.eml | head -1)" | grep -o 'http[^ "<]*token=[^ "<]*' | head -1
 
-  # 10. Sign in. Discovery answers "sso" with the sign-in URL: open its redirect_url in your browser.
-  #     The demo IdP asks who you are: <<EMAIL>> / <<PASSWORD>>. Its signed answer goes back through
-  #     your browser to the service, which hands a one-time code to the application's callback page:
-  #     you land there, on the profile the application got.
+  # 10. Sign in as a user of the application would: open <<URL>>/_local/app/ in your browser, type
+  #     <<EMAIL>> and press "Continue". The application asks discovery (the command below shows its
+  #     answer: "sso" and the sign-in URL) and sends you there. The demo IdP asks who you are:
+  #     <<EMAIL>> / <<PASSWORD>>. Its signed answer goes back through your browser to the service, which
+  #     hands a one-time code to the application's callback page: you land there, on the profile the application got.
   curl -s -X POST $SSO/login/discover -H "$JSON" -d '{"email": "<<EMAIL>>"}'; echo
 """  # noqa: E501 - printed for copy and paste: a command stays on one line
 
@@ -87,6 +90,7 @@ Enterprise SSO local stack is ready at {url}
   state: {_state_dir().resolve()}   outbox: {outbox}
   application client secret (POST /sso/token): {client_secret}
   demo IdP: {url}/_local/idp/metadata   its users: shared/sso_local/fixtures/demo_users.json
+  the application's sign-in page: {url}/_local/app/
 
 Walk the whole flow: paste these commands, in order, into another terminal (bash or zsh, with curl and python3),
 then finish in a browser on this machine.
@@ -94,6 +98,7 @@ then finish in a browser on this machine.
 {walk_commands(url, token, outbox)}
 
 The scheduled DNS check also runs every minute, or now with: curl -s -X POST $SSO/_local/run/dns-check
+Support's access switch: sso-local access --tenant acme --grant|--revoke [--plan contract|subscription_bundle]
 More tokens: sso-local token --tenant acme --email owner@acme.test --role owner|admin|member --accounts acct-main
 """
 
@@ -137,6 +142,38 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_access(args: argparse.Namespace) -> int:
+    """Support's grant or revoke, against the running stack (its ``/_local/access`` invokes the operator function)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = args.url or os.environ.get("SSO_LOCAL_URL") or f"http://127.0.0.1:{os.environ.get('SSO_LOCAL_PORT') or 3000}"
+    action = "grant" if args.grant else "revoke" if args.revoke else "show"
+    command = {"action": action, "tenant_id": args.tenant, "operator": args.operator}
+    if action == "grant":
+        command["plan"] = args.plan
+    if not url.startswith(("http://", "https://")):
+        print(f"sso-local access: --url must be an http(s) URL, not {url!r}", file=sys.stderr)
+        return 2
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+        f"{url.rstrip('/')}/_local/access",
+        data=json.dumps(command).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - http(s) only, checked above
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        answer = json.loads(err.read() or b"{}")
+    except urllib.error.URLError as err:
+        print(f"sso-local access: no local stack at {url} ({err.reason}); start it with `make run`.", file=sys.stderr)
+        return 1
+    print(json.dumps(answer, indent=2))
+    return 0 if answer.get("status") == 200 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sso-local", description="Enterprise SSO local stack")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--accounts", default="", help="comma-separated account ids")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
+    access = sub.add_parser("access", help="as support: grant or revoke a tenant's access to Enterprise SSO")
+    access.add_argument("--tenant", required=True)
+    which = access.add_mutually_exclusive_group()
+    which.add_argument("--grant", action="store_true", help="grant access (under --plan)")
+    which.add_argument("--revoke", action="store_true", help="revoke access: switches SSO off at once")
+    access.add_argument("--plan", default="contract", help="contract (default) or subscription_bundle")
+    access.add_argument("--operator", default=os.environ.get("USER") or "local-support", help="who acts")
+    access.add_argument("--url", default=None, help="the running stack (default http://127.0.0.1:$SSO_LOCAL_PORT)")
+    access.set_defaults(func=cmd_access)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

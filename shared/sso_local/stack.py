@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
+from . import app_pages
 from .dns_server import LocalDnsServer, free_port
 from .gateway import Gateway, GatewayResponse
 from .http_events import scheduled_event
@@ -190,9 +191,27 @@ class LocalStack:
             return _json(200, self.run_dns_check())
         if path == "/_local/app/callback" and method == "GET":
             return self._app_callback(query)
+        if path == "/_local/app":
+            return GatewayResponse(308, [("location", app_pages.PATH)])
+        if path == app_pages.PATH:
+            return app_pages.handle(method, body, app_pages.discovery_call(self.gateway.handle))
+        if path == "/_local/access" and method == "POST":
+            return self.support_access(body)
         if (path == DEMO_IDP_PREFIX or path.startswith(DEMO_IDP_PREFIX + "/")) and self.demo_idp is not None:
             return self.demo_idp.handle(method, path, query, headers, body)
         return _json(404, {"error": {"code": "route_not_found", "message": "No such local route."}})
+
+    def support_access(self, body: bytes) -> GatewayResponse:
+        """Plays support's ``aws lambda invoke`` of the operator function (which has no API route)."""
+        try:
+            command = json.loads(body or b"{}")
+        except ValueError:
+            command = None
+        if not isinstance(command, dict):
+            return _json(400, {"error": {"code": "invalid_request", "message": "The body must be a JSON object."}})
+        command.setdefault("operator", "local-support")
+        result = invoke(functions()["SupportAccessFunction"], command)
+        return _json(int(result.get("status", 500)), result)
 
     def _app_callback(self, query: str) -> GatewayResponse:
         """Plays the application: redeems the code server to server and shows the profile."""

@@ -205,6 +205,8 @@ def make_ready(url: str, token: str, outbox: Path, email: str = "alice@example.c
     dns = http("POST", f"{url}/_local/dns", {"name": record["record_name"], "value": record["record_value"]})
     assert dns.status == 201, dns.text
     assert http("POST", f"{url}/domains/example.com/verify", token=token).json()["status"] == "verified"
+    granted = http("POST", f"{url}/_local/access", {"action": "grant", "tenant_id": "acme", "plan": "contract"})
+    assert granted.status == 200, granted.text
     conn = http("POST", f"{url}/connections", {"domains": ["example.com"]}, token=token).json()["id"]
     metadata = http("GET", f"{url}/_local/idp/metadata").text
     assert http("PUT", f"{url}/connections/{conn}/idp", {"metadata_xml": metadata}, token=token).status == 200

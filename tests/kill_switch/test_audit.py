@@ -27,7 +27,7 @@ def no_grace(monkeypatch: pytest.MonkeyPatch) -> None:
 def story(world: SsoWorld) -> list[tuple[str, str]]:
     """Every audited change, through the API; returns (action, target) oldest first."""
     w, d, conn = world, world.domain, None
-    steps: list[tuple[str, str]] = []
+    steps: list[tuple[str, str]] = [("sso_access.granted", world.tenant)]  # support's, when the world was made
     w.verify_domain()
     steps += [("domain.added", d), ("domain.verified", d)]
     w.create_connection()
@@ -125,7 +125,7 @@ def test_entries_say_who_when_what_before_after_and_request(no_grace: None, worl
 
 def test_pages_of_the_log(ready: SsoWorld) -> None:
     everything = audit(ready)
-    assert len(everything) == 7  # the ready world's setup
+    assert len(everything) == 8  # the ready world's setup, support's grant included
     seen: list[dict[str, Any]] = []
     cursor = None
     for _ in range(10):

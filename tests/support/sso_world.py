@@ -60,6 +60,11 @@ class SsoWorld:
     connection_id: str = ""
     sp: dict[str, str] = field(default_factory=dict)
     idp: RealIdp | None = None
+    access: bool = True  # support has granted the tenant access to SSO (done when the world is made)
+
+    def __post_init__(self) -> None:
+        if self.access:
+            grant_sso_access(self.tenant)
 
     # ---- setup --------------------------------------------------------------------------------------
     def owner(self, method: str, path: str, body: Any = None, **kwargs: Any) -> GatewayResponse:
@@ -70,6 +75,10 @@ class SsoWorld:
         record = self.owner("POST", "/domains", {"domain": domain}).json()["verification"]
         self.dns.store.add(record["record_name"], "TXT", record["record_value"])
         assert self.owner("POST", f"/domains/{domain}/verify").json()["status"] == "verified"
+
+    def support(self, action: str, **command: Any) -> dict[str, Any]:
+        """Support's operator function, invoked directly (as ``aws lambda invoke`` would; it has no route)."""
+        return support_access(action, self.tenant, **command)
 
     def create_connection(self, domains: list[str] | None = None) -> None:
         resp = self.owner("POST", "/connections", {"domains": domains or [self.domain]})
@@ -205,6 +214,21 @@ class SsoWorld:
         return list(resp.json()["logins"])
 
 
+def support_access(action: str, tenant: str, **command: Any) -> dict[str, Any]:
+    """Invokes support's operator function with one command; returns its answer."""
+    from sso_local.lambda_runtime import invoke
+    from sso_local.template import functions
+
+    event = {"action": action, "tenant_id": tenant, "operator": "support@vendor.example", **command}
+    return dict(invoke(functions()["SupportAccessFunction"], event))
+
+
+def grant_sso_access(tenant: str, plan: str = "contract") -> None:
+    """The one place tests grant a tenant access to SSO (through the real operator function)."""
+    answer = support_access("grant", tenant, plan=plan)
+    assert answer["status"] == 200 and answer["access"]["access"] == "granted", answer
+
+
 def code_of(resp: GatewayResponse) -> str:
     assert resp.status == 302, resp.text
     location = resp.header("location") or ""
@@ -227,4 +251,4 @@ def _plain_text(msg: Message) -> str:
     return payload.decode() if isinstance(payload, bytes) else str(payload)
 
 
-__all__ = ["CLIENT_SECRET", "SsoWorld", "code_of", "quote", "reference_of"]
+__all__ = ["CLIENT_SECRET", "SsoWorld", "code_of", "grant_sso_access", "quote", "reference_of", "support_access"]

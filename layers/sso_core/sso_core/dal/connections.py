@@ -187,6 +187,21 @@ class ConnectionRepository:
         )
 
     @staticmethod
+    def not_enabled_check(connection_id: str) -> TxItem:
+        """Transaction item: the connection is not enabled when the transaction commits."""
+        return (
+            "connection_not_enabled",
+            {
+                "ConditionCheck": {
+                    "Key": key(_pk(connection_id), "CONN"),
+                    "ConditionExpression": "#s <> :enabled",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":enabled": {"S": ConnectionStatus.ENABLED.value}},
+                }
+            },
+        )
+
+    @staticmethod
     def still_enabled_check(conn: Connection) -> TxItem:
         """Transaction item: the connection is still enabled when the transaction commits."""
         return (

@@ -138,3 +138,21 @@ def invitation_mail(
         html=render("invitation.html", values, escape=True),
         text=render("invitation.txt", values, escape=False),
     )
+
+
+def sso_access_revoked_mail(
+    *, to: str, tenant_name: str, operator: str, connections: list[str], domains: list[str]
+) -> OutgoingMail:
+    """Tells an owner that support switched SSO off for their organisation, and what that changed."""
+    values = {
+        "tenant_name": tenant_name,
+        "operator": operator,
+        "connections": ", ".join(connections) or "none (none was on)",
+        "domains": ", ".join(domains) or "none (it was on everywhere)",
+    }
+    return OutgoingMail(
+        to=to,
+        subject=header_value(f"Enterprise SSO was switched off for {tenant_name}"),
+        html=render("sso_access_revoked.html", values, escape=True),
+        text=render("sso_access_revoked.txt", values, escape=False),
+    )

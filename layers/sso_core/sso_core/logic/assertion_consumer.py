@@ -23,6 +23,7 @@ from sso_core.dal.table import Table
 from sso_core.logic.login_start import BindingCookie, browser_hash, cookie_name, sp_identity
 from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
 from sso_core.logic.sso_configuration import idp_settings
+from sso_core.logic.sso_gate import has_sso_access
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainStatus
 from sso_core.models.login_outcomes import REFUSALS, Refusal
@@ -93,6 +94,8 @@ class AcsService:
         self, conn: Connection, saml_response: str | None, cookies: Mapping[str, str]
     ) -> tuple[ValidatedLogin, Membership, StoredRequest]:
         if conn.status is not ConnectionStatus.ENABLED:
+            if not has_sso_access(self.table, conn.tenant_id):
+                raise _Refused(Refusal.SSO_NOT_AVAILABLE)
             raise _Refused(Refusal.CONNECTION_DISABLED)
         idp = idp_settings(conn)
         if idp is None:

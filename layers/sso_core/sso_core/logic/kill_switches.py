@@ -22,7 +22,8 @@ Every change is audited in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -31,10 +32,12 @@ from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
+from sso_core.dal.sso_access import EntitlementRepository
 from sso_core.dal.table import Table, TxItem
 from sso_core.dal.users import MembershipRepository, still_owner_check
 from sso_core.logic.break_glass import break_glass_owners
 from sso_core.logic.domain_verification import DomainService
+from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainClaim, DomainStatus
@@ -112,6 +115,9 @@ class KillSwitchService:
         return _retried(lambda: self._set_password_login(caller, raw_domain, enabled))
 
     def _set_connection_status(self, caller: Caller, connection_id: str, enabled: bool) -> StatusOut:
+        if enabled:
+            # Switching SSO off stays open without access (it only makes things safer); switching it on does not.
+            require_sso_access(self.table, caller.tenant_id)
         conn = self.read_connection(caller, connection_id)
         now = self.clock()
         if enabled:
@@ -123,39 +129,25 @@ class KillSwitchService:
             target = ConnectionStatus.DISABLED
         if conn.status is target:
             return StatusOut(id=conn.id, status=conn.status, message="No change.")
-        ops: list[TxItem] = [self.conn_repo.status_change_op(conn, target, now)]
-        restored: list[str] = []
-        if not enabled:
-            for domain in conn.domains:
-                claim = self.domain_repo.get_claim(domain, caller.tenant_id)
-                if claim is None:
-                    continue
-                if claim.password_login:
-                    # Switching password login off at this moment would leave it off behind a disabled
-                    # connection: this transaction then fails and is retried, and restores it.
-                    ops.append(DomainRepository.password_still_on_check(domain, caller.tenant_id))
-                    continue
-                ops.append(
-                    self.domain_repo.put_claim_op(claim.model_copy(update={"password_login": True}), claim.version)
-                )
-                ops.append(
-                    self.audit.put_op(
-                        caller.tenant_id,
-                        caller,
-                        "domain.password_login_changed",
-                        domain,
-                        {"password_login": False},
-                        {"password_login": True, "reason": "connection_disabled"},
-                        now,
-                    )
-                )
-                restored.append(domain)
+        if enabled:
+            ops: list[TxItem] = [
+                self.conn_repo.status_change_op(conn, target, now),
+                # Support revoking access at this moment wins: enabling commits only while access is granted.
+                EntitlementRepository(self.table).granted_check(caller.tenant_id),
+                self.audit.put_op(
+                    caller.tenant_id,
+                    caller,
+                    "connection.enabled",
+                    conn.id,
+                    {"status": conn.status.value},
+                    {"status": target.value},
+                    now,
+                ),
+            ]
+            restored: list[str] = []
+        else:
+            ops, restored = self.disable_ops(caller, conn, now)
         action = "connection.enabled" if enabled else "connection.disabled"
-        ops.append(
-            self.audit.put_op(
-                caller.tenant_id, caller, action, conn.id, {"status": conn.status.value}, {"status": target.value}, now
-            )
-        )
         self.domain_repo.transact_checked(ops)
         logger.info(action, extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
         message = ""
@@ -164,6 +156,48 @@ class KillSwitchService:
                 "Password login was switched back on for " + ", ".join(restored) + " so that nobody is locked out."
             )
         return StatusOut(id=conn.id, status=target, password_login_restored=restored, message=message)
+
+    def disable_ops(
+        self, actor: Any, conn: Connection, now: datetime, reason: str = "connection_disabled"
+    ) -> tuple[list[TxItem], list[str]]:
+        """Transaction ops that switch ``conn`` off, switch password login back on for its domains where it was
+        off, and audit both as ``actor``; and the domains restored. Shared by the owner's kill switch and by
+        support revoking the tenant's access (``sso_access.py``)."""
+        tenant_id = conn.tenant_id
+        ops: list[TxItem] = [self.conn_repo.status_change_op(conn, ConnectionStatus.DISABLED, now)]
+        restored: list[str] = []
+        for domain in conn.domains:
+            claim = self.domain_repo.get_claim(domain, tenant_id)
+            if claim is None:
+                continue
+            if claim.password_login:
+                # Switching password login off at this moment would leave it off behind a disabled
+                # connection: this transaction then fails and is retried, and restores it.
+                ops.append(DomainRepository.password_still_on_check(domain, tenant_id))
+                continue
+            restored_claim = claim.model_copy(update={"password_login": True})
+            ops.append(self.domain_repo.put_claim_op(restored_claim, claim.version))
+            ops.append(
+                self.audit.put_op(
+                    tenant_id,
+                    actor,
+                    "domain.password_login_changed",
+                    domain,
+                    {"password_login": False},
+                    {"password_login": True, "reason": reason},
+                    now,
+                )
+            )
+            restored.append(domain)
+        after: dict[str, str] = {"status": ConnectionStatus.DISABLED.value}
+        if reason != "connection_disabled":
+            after["reason"] = reason
+        ops.append(
+            self.audit.put_op(
+                tenant_id, actor, "connection.disabled", conn.id, {"status": conn.status.value}, after, now
+            )
+        )
+        return ops, restored
 
     def _set_password_login(self, caller: Caller, raw_domain: str, enabled: bool) -> PasswordLoginOut:
         claim = DomainService(self.settings, self.domain_repo, clock=self.clock).get_claim(caller, raw_domain)
@@ -182,6 +216,8 @@ class KillSwitchService:
         )
         ops = [self.domain_repo.put_claim_op(updated, claim.version), audit]
         if not enabled:
+            # Password login back on is always allowed; off is part of the SSO feature.
+            require_sso_access(self.table, caller.tenant_id)
             conn, owner = self._guard_password_off(caller, claim)
             # What the guard saw must still hold when this commits (a concurrent kill switch or removal wins).
             ops.append(ConnectionRepository.still_enabled_check(conn))

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.logins import LoginStateRepository, TraceEntry
 from sso_core.dal.table import InvalidCursor, Table
+from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection
 from sso_core.models.errors import InvalidRequest
 from sso_core.models.identity import Caller
@@ -51,6 +52,7 @@ def read_trace(
 ) -> TracePage:
     """A page of the caller's tenant's connection's trace, newest first; with ``reference``, only that entry
     (however old, no paging). Another tenant's connection is as absent as an unknown one."""
+    require_sso_access(table, caller.tenant_id)
     conn = tenant_connection(ConnectionRepository(table), caller, connection_id)
     repo = LoginStateRepository(table)
     if reference is not None:

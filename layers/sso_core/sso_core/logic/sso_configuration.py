@@ -15,6 +15,7 @@ from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
+from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import (
     Connection,
@@ -77,6 +78,7 @@ def _certificate_summary(pem: str) -> dict[str, str]:
 class ConnectionService:
     def __init__(self, settings: Settings, table: Table, clock: Clock = utcnow) -> None:
         self.settings = settings
+        self.table = table
         self.repo = ConnectionRepository(table)
         self.domains = DomainRepository(table)
         self.clock = clock
@@ -106,12 +108,15 @@ class ConnectionService:
         )
 
     def get_connection(self, caller: Caller, connection_id: str) -> Connection:
+        """The caller's connection; every route of a connection (get, IdP, settings, login trace) reads it here."""
+        require_sso_access(self.table, caller.tenant_id)
         return tenant_connection(self.repo, caller, connection_id)
 
     def verified_domains(self, tenant_id: str, raw_domains: list[str]) -> list[str]:
         return verified_domains(self.domains, tenant_id, raw_domains)
 
     def create(self, caller: Caller, raw_domains: list[str]) -> ConnectionOut:
+        require_sso_access(self.table, caller.tenant_id)
         domains = self.verified_domains(caller.tenant_id, raw_domains)
         now = self.clock()
         conn = Connection(
@@ -129,6 +134,7 @@ class ConnectionService:
         return self.to_out(conn)
 
     def list(self, caller: Caller) -> ConnectionList:
+        require_sso_access(self.table, caller.tenant_id)
         return ConnectionList(connections=[self.to_out(c) for c in self.repo.list_for_tenant(caller.tenant_id)])
 
     def get(self, caller: Caller, connection_id: str) -> ConnectionOut:

@@ -19,7 +19,7 @@ current_request_id: ContextVar[str] = ContextVar("current_request_id", default="
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # "user" | "system" | "public" (an invitee accepting by link)
+    kind: str  # "user" | "system" | "public" (an invitee accepting by link) | "support" (the operator function)
     email: str = ""
     role: str = ""
 

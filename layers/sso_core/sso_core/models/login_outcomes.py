@@ -16,6 +16,7 @@ class Refusal(StrEnum):
     # Before the message is read (the form, the connection)
     UNKNOWN_CONNECTION = "unknown_connection"
     CONNECTION_DISABLED = "connection_disabled"
+    SSO_NOT_AVAILABLE = "sso_not_available"
     IDP_INCOMPLETE = "idp_incomplete"
     TOO_LARGE = "too_large"
     DOCTYPE_FORBIDDEN = "doctype_forbidden"
@@ -83,6 +84,12 @@ REFUSALS: dict[Refusal, RefusalInfo] = {
         _FORBIDDEN,
         "Enterprise SSO is switched off for this connection, so no SSO login is accepted.",
         "Enable Enterprise SSO for the connection when it is ready.",
+        _SERVICE,
+    ),
+    Refusal.SSO_NOT_AVAILABLE: RefusalInfo(
+        _FORBIDDEN,
+        "The organisation has no access to Enterprise SSO (support has not granted it, or has revoked it).",
+        "Contact support or your account manager to enable the SAML SSO feature.",
         _SERVICE,
     ),
     Refusal.IDP_INCOMPLETE: RefusalInfo(
