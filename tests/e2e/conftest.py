@@ -7,14 +7,11 @@ download. Without it the browser tests skip, except in CI (``CI`` set), where th
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +19,9 @@ import pytest
 
 from sso_local.dns_server import free_port
 from sso_local.stack import LocalStack
-from sso_local.template import REPO_ROOT
-from tests.e2e.walk import WALK_END
-
-SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_path() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-
-
-@dataclass
-class RunningStack:
-    """`sso-local run` in a process of its own, and what it printed."""
-
-    url: str
-    printed: str
-    outbox: Path
-    log: Path
-
-    @property
-    def owner_token(self) -> str:
-        match = re.search(r"^  export TOKEN=(\S+)$", self.printed, re.M)
-        assert match, self.printed
-        return match.group(1)
+from tests.support.browser import CHROMIUM_FLAGS, chromium_path
+from tests.support.running_stack import RunningStack
+from tests.support.walk import WALK_END
 
 
 @pytest.fixture
@@ -131,10 +95,3 @@ def page(browser: Any) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
-
-
-def screenshot(page: Any, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
