@@ -20,6 +20,7 @@ import pytest
 from sso_local.dns_server import free_port
 from sso_local.stack import LocalStack
 from tests.support.browser import CHROMIUM_FLAGS, chromium_path
+from tests.support.child_env import child_env
 from tests.support.running_stack import RunningStack
 from tests.support.walk import WALK_END
 
@@ -29,14 +30,16 @@ def sso_local_run(tmp_path: Path) -> Iterator[RunningStack]:
     """What `make run` starts: `sso-local run`, on a free port, with a fresh state folder."""
     port = free_port()
     log = tmp_path / "sso-local.log"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "SSO_LOCAL_STATE": str(tmp_path / "state"),
-        "SSO_LOCAL_OUTBOX": str(tmp_path / "outbox"),
-        "SSO_LOCAL_DNS_CHECK_SECONDS": "3600",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = child_env(
+        {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "SSO_LOCAL_STATE": str(tmp_path / "state"),
+            "SSO_LOCAL_OUTBOX": str(tmp_path / "outbox"),
+            "SSO_LOCAL_DNS_CHECK_SECONDS": "3600",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "sso_local.cli", "run", "--port", str(port)],
