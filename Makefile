@@ -49,8 +49,13 @@ lambda-wheels: $(STAMP)
 		-d .cache/lambda-wheels -r layers/sso_core/requirements.txt
 	@echo "lambda-wheels: every layer dependency installs from a wheel on python3.12 arm64"
 
+# Line and branch coverage of the layer, the handlers and the local stack (pyproject.toml [tool.coverage.*]);
+# the run fails below the floor: 91.57 % measured on 2026-12-02 (590 tests, -n 2), rounded down. For a subset:
+# make pytest PYTEST_ARGS=tests/sso COVERAGE_ARGS=
+COVERAGE_FLOOR := 91
+COVERAGE_ARGS ?= --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
 test: lint typecheck template-check lambda-wheels pytest
 

@@ -21,44 +21,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sso_core.aws_clients import reset_clients
 from sso_core.config import Settings, get_settings
 from sso_core.dal.table import Table
 from sso_local.dns_server import LocalDnsServer, free_port
 from sso_local.gateway import Gateway
-from sso_local.lambda_runtime import _loaded
 from sso_local.template import create_table
 from sso_local.tokens import TokenAuthority
 from tests.support.api import Api
+from tests.support.aws_env import BASE_ENV, TABLE, clear_caches
 
 pytest_plugins = ["tests.support.sso_fixtures"]
-
-TABLE = "sso-test"
-
-BASE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_SERVICE_NAME": "enterprise-sso",
-    "POWERTOOLS_METRICS_NAMESPACE": "EnterpriseSSO",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_DEV": "false",
-    "SSO_TABLE_NAME": TABLE,
-    "SSO_PUBLIC_URL": "https://sso.test",
-}
-
-
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    reset_clients()
-    for module in _loaded.values():
-        for value in vars(module).values():
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear) and getattr(value, "__module__", None) == module.__name__:
-                clear()
 
 
 @pytest.fixture(autouse=True)
@@ -68,9 +40,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.delenv(name)
     for name, value in BASE_ENV.items():
         monkeypatch.setenv(name, value)
-    _clear_caches()
+    clear_caches()
     yield
-    _clear_caches()
+    clear_caches()
 
 
 @pytest.fixture
@@ -143,7 +115,7 @@ def server_table(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     name = f"sso-{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     monkeypatch.setenv("SSO_TABLE_NAME", name)
-    _clear_caches()
+    clear_caches()
     client = boto3.client("dynamodb", endpoint_url=moto_server, region_name="us-east-1")
     create_table(client, name)
     yield Table(name)

@@ -117,7 +117,7 @@ def _floor(xml: str, idp_cert: str) -> Callable[[], object]:
 
 
 def main() -> dict[str, Any]:
-    from tests.saml_engine.conftest import make_keypair
+    from tests.support.keys import make_keypair
 
     now = datetime.now(UTC)
     sp_key, sp_cert = generate_sp_keypair("sso.example.com", now)

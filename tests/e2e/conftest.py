@@ -7,14 +7,11 @@ download. Without it the browser tests skip, except in CI (``CI`` set), where th
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +19,10 @@ import pytest
 
 from sso_local.dns_server import free_port
 from sso_local.stack import LocalStack
-from sso_local.template import REPO_ROOT
-from tests.e2e.walk import WALK_END
-
-SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_path() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-
-
-@dataclass
-class RunningStack:
-    """`sso-local run` in a process of its own, and what it printed."""
-
-    url: str
-    printed: str
-    outbox: Path
-    log: Path
-
-    @property
-    def owner_token(self) -> str:
-        match = re.search(r"^  export TOKEN=(\S+)$", self.printed, re.M)
-        assert match, self.printed
-        return match.group(1)
+from tests.support.browser import CHROMIUM_FLAGS, chromium_path
+from tests.support.child_env import child_env
+from tests.support.running_stack import RunningStack
+from tests.support.walk import WALK_END
 
 
 @pytest.fixture
@@ -65,14 +30,16 @@ def sso_local_run(tmp_path: Path) -> Iterator[RunningStack]:
     """What `make run` starts: `sso-local run`, on a free port, with a fresh state folder."""
     port = free_port()
     log = tmp_path / "sso-local.log"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "SSO_LOCAL_STATE": str(tmp_path / "state"),
-        "SSO_LOCAL_OUTBOX": str(tmp_path / "outbox"),
-        "SSO_LOCAL_DNS_CHECK_SECONDS": "3600",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = child_env(
+        {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "SSO_LOCAL_STATE": str(tmp_path / "state"),
+            "SSO_LOCAL_OUTBOX": str(tmp_path / "outbox"),
+            "SSO_LOCAL_DNS_CHECK_SECONDS": "3600",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "sso_local.cli", "run", "--port", str(port)],
@@ -131,10 +98,3 @@ def page(browser: Any) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
-
-
-def screenshot(page: Any, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from sso_local.cli import WALK_EMAIL, WALK_PASSWORD
-from tests.e2e.conftest import screenshot
-from tests.e2e.walk import Ready, http, make_ready, run_walk
+from tests.support.browser import screenshot
+from tests.support.walk import Ready, http, make_ready, run_walk
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

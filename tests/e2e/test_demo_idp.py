@@ -17,7 +17,7 @@ from sso_core.logic.login_start import sp_identity
 from sso_core.saml import IdpSettings, build_authn_request
 from sso_local.demo_idp import load_or_create_keys, load_users
 from sso_local.template import REPO_ROOT
-from tests.e2e.walk import Ready, form_action, hidden_fields, http, make_ready
+from tests.support.walk import Ready, form_action, hidden_fields, http, make_ready
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from sso_local.cli import WALK_EMAIL, WALK_PASSWORD, _walk
-from tests.e2e.walk import form_action, hidden_fields, http, run_walk, set_cookies, walk_script
+from tests.support.walk import form_action, hidden_fields, http, run_walk, set_cookies, walk_script
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from sso_core.models.errors import DomainError
 from sso_core.models.identity import Caller
 from sso_core.models.invitations import CreateInvitationRequest, InvitationStatus, InvitationUnusable
 from sso_local.lambda_runtime import FakeLambdaContext
-from tests.invitations.conftest import ACCEPT_URL, SENDER, sent_mail
+from tests.support.mail import ACCEPT_URL, SENDER, sent_mail
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("server_ses")]
 T = TypeVar("T")

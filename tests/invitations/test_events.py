@@ -11,8 +11,9 @@ import pytest
 
 from sso_local.lambda_runtime import invoke
 from sso_local.template import REPO_ROOT, routes
-from tests.invitations.conftest import Admin, accept, sent_mail
+from tests.support.admins import Admin, accept
 from tests.support.api import Api
+from tests.support.mail import sent_mail
 
 EVENTS = REPO_ROOT / "events"
 INVITATIONS = REPO_ROOT / "functions" / "invitations"

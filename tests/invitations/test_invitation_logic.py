@@ -13,8 +13,8 @@ from sso_core.logic.invitations import InvitationService
 from sso_core.logic.memberships import MembershipRefused, member_for_sso_login
 from sso_core.models.identity import Caller
 from sso_core.models.invitations import CreateInvitationRequest, InvitationUnusable, MailNotSent
-from tests.conftest import TABLE
-from tests.invitations.conftest import ACCEPT_URL, SENDER, sent_mail
+from tests.support.aws_env import TABLE
+from tests.support.mail import ACCEPT_URL, SENDER, sent_mail
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 ADMIN = Caller(tenant_id="acme", email="admin@acme.example", role="admin", accounts=("acct-1",))

@@ -16,14 +16,10 @@ from sso_core.dal.table import Table
 from sso_core.logic.invitations import hash_token
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainClaim, DomainStatus
-from tests.conftest import TABLE
-from tests.conftest import _clear_caches as clear_caches
-from tests.invitations.conftest import ACCEPT_URL, SENDER, Admin, accept, sent_mail
-from tests.support.api import Api
-
-
-def error_code(resp: Any) -> str:
-    return str(resp.json()["error"]["code"])
+from tests.support.admins import Admin, accept
+from tests.support.api import Api, error_code
+from tests.support.aws_env import TABLE, clear_caches
+from tests.support.mail import ACCEPT_URL, SENDER, sent_mail
 
 
 def all_items() -> list[dict[str, Any]]:

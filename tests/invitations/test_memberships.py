@@ -9,8 +9,9 @@ import pytest
 
 from sso_core.dal.table import Table
 from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
-from tests.conftest import TABLE
-from tests.invitations.conftest import Admin, accept, sent_mail
+from tests.support.admins import Admin, accept
+from tests.support.aws_env import TABLE
+from tests.support.mail import sent_mail
 
 
 def refusal(table: Table, tenant: str, email: str) -> str:

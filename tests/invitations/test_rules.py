@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import re
+
 import pytest
 
 from sso_core.logic.invitations import hash_token, new_token
@@ -81,11 +84,46 @@ def test_grant_refusals(role: str, accounts: list[str], error: type[Exception]) 
         check_grant(ADMIN, role, accounts)
 
 
+@pytest.mark.parametrize(
+    ("caller_role", "granted_role", "allowed"),
+    [
+        ("member", "member", True),
+        ("member", "admin", False),
+        ("member", "owner", False),
+        ("admin", "member", True),
+        ("admin", "admin", True),
+        ("admin", "owner", False),
+        ("owner", "member", True),
+        ("owner", "admin", True),
+        ("owner", "owner", True),
+    ],
+)
+def test_no_one_grants_a_role_above_their_own(caller_role: str, granted_role: str, allowed: bool) -> None:
+    caller = Caller(tenant_id="t", email="c@t.example", role=caller_role, accounts=("acct-1",))
+    if allowed:
+        assert check_grant(caller, granted_role, ["acct-1"]) == (granted_role, ["acct-1"])
+    else:
+        with pytest.raises(RoleEscalation):
+            check_grant(caller, granted_role, ["acct-1"])
+
+
+def test_a_caller_without_accounts_grants_none() -> None:
+    caller = Caller(tenant_id="t", email="o@t.example", role="owner", accounts=())
+    assert check_grant(caller, "member", []) == ("member", [])
+    with pytest.raises(InvalidAccounts):
+        check_grant(caller, "member", ["acct-1"])
+
+
 def test_tokens_carry_at_least_128_bits_and_hash_to_sha256_hex() -> None:
     tokens = {new_token() for _ in range(100)}
     assert len(tokens) == 100
-    assert all(len(t) >= 43 for t in tokens)  # 32 bytes of urlsafe base64: 256 bits
+    for token in tokens:
+        # URL-safe base64 of random bytes, without padding: at least 16 bytes (128 bits) once decoded.
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", token), token
+        assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) >= 16
+    # SHA-256 as lower-case hex, checked against the FIPS 180-2 test vector rather than against hashlib.
+    assert hash_token("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     token = tokens.pop()
-    digest = hash_token(token)
-    assert len(digest) == 64 and int(digest, 16) >= 0
-    assert digest != hash_token(token + "x")
+    assert re.fullmatch(r"[0-9a-f]{64}", hash_token(token))
+    assert hash_token(token) == hash_token(token)
+    assert hash_token(token) != hash_token(token + "x")

@@ -10,12 +10,9 @@ import pytest
 
 from sso_core.dal.table import Table
 from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
-from tests.invitations.conftest import Admin, accept, sent_mail
-from tests.support.api import Api
-
-
-def error_code(resp: Any) -> str:
-    return str(resp.json()["error"]["code"])
+from tests.support.admins import Admin, accept
+from tests.support.api import Api, error_code
+from tests.support.mail import sent_mail
 
 
 def join(inviter: Admin, email: str, role: str = "member", accounts: list[str] | None = None) -> str:

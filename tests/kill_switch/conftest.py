@@ -6,7 +6,6 @@ The shared fixtures (environment, session keys) come from ``tests/support/sso_fi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,7 @@ from sso_local.saml_idp import IdpKeys
 from sso_local.tokens import TokenAuthority
 from tests.support.api import Api
 from tests.support.sso_fixtures import store_sp_key
-from tests.support.sso_world import SsoWorld
+from tests.support.sso_world import BREAK_GLASS, SsoWorld
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +27,6 @@ def _sso_env(sso_env: None) -> None:
 @pytest.fixture
 def authority(session_authority: TokenAuthority) -> TokenAuthority:
     return session_authority
-
-
-BREAK_GLASS = "boss@acme.example"  # an owner whose email is outside acme.test
 
 
 @pytest.fixture
@@ -75,22 +71,3 @@ def server_world(
     assert world.login().status == 302
     world.invite_and_accept(BREAK_GLASS, role="owner")
     return world
-
-
-def error_code(resp: Any) -> str:
-    return str(resp.json()["error"]["code"])
-
-
-def audit(world: SsoWorld, **query: Any) -> list[dict[str, Any]]:
-    """Every audit entry of the world's tenant, newest first (all pages)."""
-    entries: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params = "limit=200" + (f"&cursor={cursor}" if cursor else "")
-        resp = world.owner("GET", "/audit", query=params)
-        assert resp.status == 200, resp.text
-        body = resp.json()
-        entries.extend(body["entries"])
-        cursor = body["next_cursor"]
-        if not cursor:
-            return entries

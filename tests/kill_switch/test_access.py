@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.kill_switch.conftest import audit, error_code
+from tests.support.api import error_code
+from tests.support.audit import audit
 from tests.support.sso_world import SsoWorld
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.kill_switch.conftest import BREAK_GLASS, audit, error_code
-from tests.support.sso_world import SsoWorld
+from tests.support.api import error_code
+from tests.support.audit import audit
+from tests.support.sso_world import BREAK_GLASS, SsoWorld
 
 pytestmark = pytest.mark.integration
 

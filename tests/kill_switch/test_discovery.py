@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from sso_core.logic.login_policy import PASSWORD_RESET_NOTICE
-from tests.kill_switch.conftest import BREAK_GLASS
-from tests.support.sso_world import SsoWorld
+from tests.support.sso_world import BREAK_GLASS, SsoWorld
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kill_switch.conftest import BREAK_GLASS
-from tests.support.sso_world import SsoWorld, code_of, reference_of
+from tests.support.sso_world import BREAK_GLASS, SsoWorld, code_of, reference_of
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,9 @@ from sso_local.dns_server import LocalDnsServer
 from sso_local.lambda_runtime import invoke
 from sso_local.saml_idp import IdpKeys
 from sso_local.template import REPO_ROOT, functions
-from tests.kill_switch.conftest import BREAK_GLASS
 from tests.support.api import Api
 from tests.support.sso_fixtures import store_sp_key
-from tests.support.sso_world import SsoWorld
+from tests.support.sso_world import BREAK_GLASS, SsoWorld
 
 pytestmark = pytest.mark.integration
 

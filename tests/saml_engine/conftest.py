@@ -8,55 +8,27 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import saml2.sigver
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from sso_core.saml import AcsRejected, IdpSettings, SpIdentity, ValidatedLogin, generate_sp_keypair, validate_response
 from sso_core.saml.sp import sp_metadata_xml
 from sso_local.saml_idp import IdpKeys, RealIdp, b64
-
-SP_ENTITY_ID = "https://sso.example.com/saml/sp"
-ACS_URL = "https://sso.example.com/saml/acs"
-SIGN_IN_URL = "https://sso.example.com/login"
-IDP_A_ENTITY_ID = "https://sts.windows.net/aaaaaaaa-0000-4000-8000-000000000001/"
-IDP_A_SSO_URL = "https://login.microsoftonline.com/aaaaaaaa-0000-4000-8000-000000000001/saml2"
-IDP_B_ENTITY_ID = "https://sts.windows.net/bbbbbbbb-0000-4000-8000-000000000002/"
-IDP_B_SSO_URL = "https://login.microsoftonline.com/bbbbbbbb-0000-4000-8000-000000000002/saml2"
-REQUEST_ID = "_4f6c2a9e0b7d41c3a8e5f1d2c3b4a59687766554"
-USER = "alice@contoso.com"
-
-
-def make_keypair(
-    common_name: str,
-    *,
-    bits: int = 2048,
-    not_before: datetime | None = None,
-    not_after: datetime | None = None,
-) -> IdpKeys:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = not_before or datetime.now(UTC) - timedelta(days=1)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(not_after or start + timedelta(days=3 * 365))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return IdpKeys(key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode())
+from tests.support.keys import make_keypair
+from tests.support.saml_messages import (
+    ACS_URL,
+    IDP_A_ENTITY_ID,
+    IDP_A_SSO_URL,
+    IDP_B_ENTITY_ID,
+    IDP_B_SSO_URL,
+    SIGN_IN_URL,
+    SP_ENTITY_ID,
+    Validate,
+    issue,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -104,13 +76,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def issue(idp: RealIdp, sp: SpIdentity, **kwargs: object) -> str:
-    """A fresh response from ``idp`` to ``sp`` (Entra-shaped unless told otherwise)."""
-    arguments: dict[str, object] = {"in_response_to": REQUEST_ID, "name_id": USER}
-    arguments.update(kwargs)
-    return idp.response_xml(sp_entity_id=sp.entity_id, acs_url=sp.acs_url, **arguments)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def entra_xml(idp_a: RealIdp, sp: SpIdentity) -> str:
     return issue(idp_a, sp)
@@ -119,9 +84,6 @@ def entra_xml(idp_a: RealIdp, sp: SpIdentity) -> str:
 @pytest.fixture
 def both_signed_xml(idp_a: RealIdp, sp: SpIdentity) -> str:
     return issue(idp_a, sp, sign_response=True)
-
-
-Validate = Callable[..., ValidatedLogin]
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sso_core.saml import SpIdentity, ValidatedLogin
 from sso_core.saml.xml_names import NS_SAML
 from sso_local.saml_idp import CLAIMS, MS_CLAIMS, RealIdp, entra_claims
-from tests.saml_engine import tampering
-from tests.saml_engine.conftest import IDP_A_ENTITY_ID, REQUEST_ID, USER, issue
+from tests.support import tampering
+from tests.support.saml_messages import IDP_A_ENTITY_ID, REQUEST_ID, USER, issue
 
 
 def test_entra_shaped_response_is_accepted(entra_xml: str, validate, now: datetime) -> None:

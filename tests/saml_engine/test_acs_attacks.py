@@ -21,9 +21,9 @@ from sso_core.saml.pysaml2_config import sp_client
 from sso_core.saml.response_validation import _instant
 from sso_core.saml.xml_names import NS_DS, NS_SAML, NS_SAMLP
 from sso_local.saml_idp import RealIdp, b64
-from tests.saml_engine import tampering
-from tests.saml_engine.conftest import ACS_URL, IDP_A_ENTITY_ID, REQUEST_ID, issue
-from tests.saml_engine.tampering import EVIL, NS, assertion_of, one, resign
+from tests.support import tampering
+from tests.support.saml_messages import ACS_URL, IDP_A_ENTITY_ID, REQUEST_ID, issue
+from tests.support.tampering import EVIL, NS, assertion_of, encrypted_assertion, one, resign
 
 
 def _trusted(sp: SpIdentity, settings: IdpSettings):
@@ -523,7 +523,7 @@ def test_13_two_assertions_is_refused(entra_xml: str, idp_a: RealIdp, sp: SpIden
 def test_13_plain_plus_encrypted_assertion_is_refused(entra_xml: str, sp: SpIdentity, rejected) -> None:
     root = tampering.parse(entra_xml)
     plain = assertion_of(root)
-    encrypted = _encrypted_assertion(copy.deepcopy(plain), sp.cert_pem)
+    encrypted = encrypted_assertion(copy.deepcopy(plain), sp.cert_pem)
     root.append(encrypted)
     assert root.find(f"{{{NS_SAML}}}EncryptedAssertion") is not None
     rejected(root, "assertion_count")
@@ -532,31 +532,12 @@ def test_13_plain_plus_encrypted_assertion_is_refused(entra_xml: str, sp: SpIden
 def test_13_encrypted_assertion_alone_is_refused(entra_xml: str, sp: SpIdentity, rejected) -> None:
     root = tampering.parse(entra_xml)
     plain = assertion_of(root)
-    root.replace(plain, _encrypted_assertion(copy.deepcopy(plain), sp.cert_pem))
+    root.replace(plain, encrypted_assertion(copy.deepcopy(plain), sp.cert_pem))
     rejected(root, "assertion_count")
 
 
 def test_13_assertion_hidden_in_advice_is_refused(entra_xml: str, rejected) -> None:
     rejected(tampering.advice_wrapping(tampering.parse(entra_xml)), "assertion_count")
-
-
-def _encrypted_assertion(assertion: etree._Element, recipient_cert_pem: str) -> etree._Element:
-    """A real EncryptedAssertion (AES-256-GCM, key wrapped with RSA-OAEP for the SP's certificate)."""
-    wrapper = etree.Element(f"{{{NS_SAML}}}EncryptedAssertion", nsmap={"saml": NS_SAML})
-    wrapper.append(assertion)
-    template = xmlsec.template.encrypted_data_create(
-        wrapper, xmlsec.constants.TransformAes256Gcm, type=xmlsec.constants.TypeEncElement, ns="xenc"
-    )
-    xmlsec.template.encrypted_data_ensure_cipher_value(template)
-    key_info = xmlsec.template.encrypted_data_ensure_key_info(template, ns="dsig")
-    encrypted_key = xmlsec.template.add_encrypted_key(key_info, xmlsec.constants.TransformRsaOaep)
-    xmlsec.template.encrypted_data_ensure_cipher_value(encrypted_key)
-    manager = xmlsec.KeysManager()
-    manager.add_key(xmlsec.Key.from_memory(recipient_cert_pem.encode(), xmlsec.constants.KeyDataFormatCertPem))
-    context = xmlsec.EncryptionContext(manager)
-    context.key = xmlsec.Key.generate(xmlsec.constants.KeyDataAes, 256, xmlsec.constants.KeyDataTypeSession)
-    context.encrypt_xml(template, assertion)
-    return wrapper
 
 
 # 14. Status -----------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from sso_core.saml.pysaml2_config import backend_of, sp_client
 from sso_core.saml.saml_schema import LibxmlSamlSchema
 from sso_core.saml.xml_names import NS_SAML
 from sso_local.saml_idp import RealIdp
-from tests.saml_engine import tampering
-from tests.saml_engine.conftest import USER
-from tests.saml_engine.tampering import EVIL, assertion_of, one, resign
+from tests.support import tampering
+from tests.support.saml_messages import USER
+from tests.support.tampering import EVIL, assertion_of, one, resign
 
 
 def test_clients_use_the_in_process_backend_only(sp: SpIdentity, settings_a) -> None:

@@ -25,8 +25,9 @@ from sso_core.saml import (
 from sso_core.saml.certificates import normalised_pem
 from sso_core.saml.xml_names import NS_DS, NS_MD
 from sso_local.saml_idp import RealIdp
-from tests.saml_engine.conftest import IDP_A_ENTITY_ID, IDP_A_SSO_URL, issue, make_keypair
-from tests.saml_engine.tampering import cert_body, resign
+from tests.support.keys import make_keypair
+from tests.support.saml_messages import IDP_A_ENTITY_ID, IDP_A_SSO_URL, issue
+from tests.support.tampering import cert_body, resign
 
 FED = "http://docs.oasis-open.org/wsfed/federation/200706"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

@@ -31,8 +31,8 @@ from sso_core.saml.xml_names import (
     NS_SAMLP,
     SIG_RSA_SHA256,
 )
-from tests.saml_engine.conftest import ACS_URL, IDP_A_ENTITY_ID, IDP_A_SSO_URL, SP_ENTITY_ID
-from tests.saml_engine.tampering import cert_body
+from tests.support.saml_messages import ACS_URL, IDP_A_ENTITY_ID, IDP_A_SSO_URL, SP_ENTITY_ID
+from tests.support.tampering import cert_body
 
 NOW = datetime(2030, 5, 17, 9, 30, 12, tzinfo=UTC)
 RELAY = "r-6f1c2b9a"

@@ -1,7 +1,7 @@
 """docs/security.md, "SAML at the ACS", end to end: one test per line, through the gateway to POST /saml/{id}/acs.
 
 Every hostile message starts as a response genuinely signed by a real IdP (pysaml2's IdP side, Entra-shaped) for
-a request this browser started, is changed by tree surgery (tests/saml_engine/tampering.py), and is posted with
+a request this browser started, is changed by tree surgery (tests/support/tampering.py), and is posted with
 the browser's cookies. Each refusal is checked the way docs/security.md defines "reject": the generic page with a
 reference, no code, no session, and the specific reason in the connection's login trace under that reference.
 The engine's own tests (tests/saml_engine) cover every variant; here one representative per line is enough,
@@ -21,12 +21,11 @@ from lxml import etree
 from sso_core.saml.certificates import certificate_der
 from sso_core.saml.xml_names import NS_DS, NS_SAML, NS_SAMLP
 from sso_local.saml_idp import RealIdp
-from tests.saml_engine import tampering
-from tests.saml_engine.conftest import make_keypair
-from tests.saml_engine.tampering import assertion_of, one, resign
-from tests.saml_engine.test_acs_attacks import _encrypted_assertion as encrypted_assertion
+from tests.support import tampering
+from tests.support.keys import make_keypair
 from tests.support.sso_checks import b64, codes_issued, post, refused, stored_items
 from tests.support.sso_world import SsoWorld, code_of, reference_of
+from tests.support.tampering import assertion_of, encrypted_assertion, one, resign
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import pytest
 
 from sso_core.config import get_settings
 from sso_local.saml_idp import RealIdp
-from tests.saml_engine.conftest import make_keypair
-from tests.saml_engine.tampering import cert_body
+from tests.support.keys import make_keypair
 from tests.support.sso_world import SsoWorld, code_of
+from tests.support.tampering import cert_body
 
 pytestmark = pytest.mark.integration
 

@@ -24,9 +24,9 @@ from sso_core.clock import utcnow
 from sso_core.gateways import sp_keys
 from sso_core.saml.certificates import generate_sp_keypair
 from sso_core.saml.xml_names import BINDING_HTTP_POST, NS_DS, NS_MD, NS_SAML, NS_SAMLP, SIG_RSA_SHA256
-from tests.saml_engine.tampering import cert_body
 from tests.support.sso_fixtures import SP_KEY_SECRET_ID
 from tests.support.sso_world import SsoWorld
+from tests.support.tampering import cert_body
 
 pytestmark = pytest.mark.integration
 MD = {"md": NS_MD, "ds": NS_DS}

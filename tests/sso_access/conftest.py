@@ -15,11 +15,9 @@ from sso_local.dns_server import LocalDnsServer
 from sso_local.saml_idp import IdpKeys
 from sso_local.tokens import TokenAuthority
 from tests.support.api import Api
+from tests.support.sso_access_people import BREAK_GLASS, SECOND_OWNER
 from tests.support.sso_fixtures import store_sp_key
 from tests.support.sso_world import SsoWorld
-
-BREAK_GLASS = "boss@acme.example"  # an owner membership whose email is outside acme.test
-SECOND_OWNER = "second-owner@acme.test"
 
 
 @pytest.fixture(autouse=True)

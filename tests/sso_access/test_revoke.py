@@ -21,7 +21,7 @@ from sso_core.logic.sso_access import SsoAccessService
 from sso_core.models.connections import ConnectionStatus
 from sso_core.models.errors import DomainError
 from sso_core.models.identity import Caller
-from tests.sso_access.conftest import BREAK_GLASS, SECOND_OWNER
+from tests.support.sso_access_people import BREAK_GLASS, SECOND_OWNER
 from tests.support.sso_world import SsoWorld, code_of, reference_of
 
 pytestmark = pytest.mark.integration

@@ -40,3 +40,8 @@ class Api:
             payload = json.dumps(body)
             hdrs.setdefault("content-type", "application/json")
         return self.gateway.handle(method, path, query=query, headers=hdrs, body=payload)
+
+
+def error_code(resp: Any) -> str:
+    """The ``error.code`` of an error response's JSON body."""
+    return str(resp.json()["error"]["code"])

@@ -27,6 +27,7 @@ from sso_local.saml_idp import IdpKeys, RealIdp
 from tests.support.api import Api
 
 CLIENT_SECRET = "test-client-secret-0123456789abcdef"
+BREAK_GLASS = "boss@acme.example"  # an owner whose email is outside acme.test: may sign in with a password
 _INPUT = re.compile(r'<input[^>]*name="(?P<name>[^"]+)"[^>]*value="(?P<value>[^"]*)"', re.I)
 _SET_COOKIE = re.compile(r"^(?P<name>[^=;\s]+)=(?P<value>[^;]*)")
 

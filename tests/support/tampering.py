@@ -222,3 +222,22 @@ XSW: dict[str, Callable[[etree._Element], etree._Element]] = {
     "advice": advice_wrapping,
 }
 RESPONSE_WRAPPING = {"XSW1", "XSW2"}
+
+
+def encrypted_assertion(assertion: etree._Element, recipient_cert_pem: str) -> etree._Element:
+    """A real EncryptedAssertion (AES-256-GCM, key wrapped with RSA-OAEP for the SP's certificate)."""
+    wrapper = etree.Element(f"{{{NS_SAML}}}EncryptedAssertion", nsmap={"saml": NS_SAML})
+    wrapper.append(assertion)
+    template = xmlsec.template.encrypted_data_create(
+        wrapper, xmlsec.constants.TransformAes256Gcm, type=xmlsec.constants.TypeEncElement, ns="xenc"
+    )
+    xmlsec.template.encrypted_data_ensure_cipher_value(template)
+    key_info = xmlsec.template.encrypted_data_ensure_key_info(template, ns="dsig")
+    encrypted_key = xmlsec.template.add_encrypted_key(key_info, xmlsec.constants.TransformRsaOaep)
+    xmlsec.template.encrypted_data_ensure_cipher_value(encrypted_key)
+    manager = xmlsec.KeysManager()
+    manager.add_key(xmlsec.Key.from_memory(recipient_cert_pem.encode(), xmlsec.constants.KeyDataFormatCertPem))
+    context = xmlsec.EncryptionContext(manager)
+    context.key = xmlsec.Key.generate(xmlsec.constants.KeyDataAes, 256, xmlsec.constants.KeyDataTypeSession)
+    context.encrypt_xml(template, assertion)
+    return wrapper

@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from sso_local.stack import LocalStack
+from tests.support.child_env import child_env
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,7 @@ def test_printed_walk_ends_verified(stack, tmp_path):
             "--role",
             "owner",
         ],
-        env={"SSO_LOCAL_STATE": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"},
+        env=child_env({"SSO_LOCAL_STATE": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"}),
         capture_output=True,
         text=True,
         check=True,
