@@ -3,9 +3,11 @@ the bounded run, unseeded, and prints inputs, outcomes by reason and the slowest
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from tests.fuzz.mutations import Seed
 from tests.fuzz.record import STATS, report
 
 # Share of FUZZ_INPUTS per target, and the number of inputs of the seeded run in the normal suite.
-WEIGHTS = {"acs_validator": 0.25, "idp_metadata": 0.20, "acs_route": 0.03, "domain_names": 0.52}
+WEIGHTS = {"acs_validator": 0.25, "idp_metadata": 0.20, "acs_route": 0.10, "domain_names": 0.45}
 SEEDED = {"acs_validator": 150, "idp_metadata": 100, "acs_route": 50, "domain_names": 300}
 BOUNDED = bool(os.environ.get("FUZZ_INPUTS"))
 
@@ -68,6 +70,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if STATS:
         terminalreporter.write_sep("=", "fuzz targets")
         terminalreporter.write_line(report())
+    if STATS and os.environ.get("FUZZ_STATS_JSON"):  # for `make fuzz` (tests/fuzz/__main__.py)
+        Path(os.environ["FUZZ_STATS_JSON"]).write_text(
+            json.dumps(
+                {
+                    name: {
+                        "inputs": s.inputs,
+                        "outcomes": dict(s.outcomes),
+                        "slowest_cpu": s.slowest_cpu,
+                        "slowest_wall": s.slowest_wall,
+                    }
+                    for name, s in STATS.items()
+                }
+            )
+        )
 
 
 @pytest.fixture(autouse=True)
