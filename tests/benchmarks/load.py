@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 warnings.filterwarnings("ignore", message="CFB has been moved")  # pysaml2 imports a deprecated cipher mode
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 USER = "alice@example.com"
 PASSWORD = "alice-demo"  # shared/sso_local/fixtures/demo_users.json
