@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,21 +38,23 @@ class GatewayResponse:
 
 
 class Gateway:
-    """``one_event_per_function``: like one warm Lambda instance per function, each function handles one event at
-    a time (the local stack's threaded server would otherwise run one handler module in several threads at once,
-    which Lambda never does). Tests that stage races leave it off."""
+    """``one_event_at_a_time``: the process handles one event at a time, as one Lambda execution environment does.
+
+    Per function is not enough: Powertools keeps the event being resolved in a class attribute
+    (``BaseRouter.current_event``), one per process, so two handlers of *different* functions running in two
+    threads read each other's event (tests/concurrency/test_local_stack_model.py). Lambda never runs two events in
+    one process, so this lock is the model, not a workaround. Tests that stage races on DynamoDB leave it off and
+    accept that their threads share that state (docs/decisions.md)."""
 
     def __init__(
         self,
         authority: TokenAuthority,
         route_table: list[Route] | None = None,
-        one_event_per_function: bool = False,
+        one_event_at_a_time: bool = False,
     ) -> None:
         self.authority = authority
         self.routes = route_table if route_table is not None else routes()
-        self._locks: dict[str, threading.Lock] | None = (
-            {r.function: threading.Lock() for r in self.routes} if one_event_per_function else None
-        )
+        self._lock: threading.Lock | None = threading.Lock() if one_event_at_a_time else None
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -90,10 +93,12 @@ class Gateway:
             body=body,
             claims=claims,
         )
-        if self._locks is None:
+        with self.exclusive():
             return to_response(invoke(route.code_dir, event))
-        with self._locks[route.function]:
-            return to_response(invoke(route.code_dir, event))
+
+    def exclusive(self) -> AbstractContextManager[object]:
+        """Held while an event runs (a no-op when events may overlap): other invocations take it too."""
+        return self._lock if self._lock is not None else nullcontext()
 
 
 def to_response(result: Any) -> GatewayResponse:

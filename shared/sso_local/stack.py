@@ -61,7 +61,7 @@ class LocalStack:
         self._http: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self.gateway = Gateway(self.authority, one_event_per_function=True)
+        self.gateway = Gateway(self.authority, one_event_at_a_time=True)
         self.last_dns_check: dict[str, Any] | None = None
         self.demo_idp: DemoIdp | None = None  # made at start, once the URL is known
 
@@ -161,7 +161,7 @@ class LocalStack:
                 print(f"scheduled DNS check failed: {type(exc).__name__}", flush=True)
 
     def run_dns_check(self) -> dict[str, Any]:
-        with self._lock:
+        with self._lock, self.gateway.exclusive():  # one event at a time in the process, scheduled ones too
             summary = invoke(_scheduled_function_dir(), scheduled_event(), timeout_seconds=300)
         self.last_dns_check = summary
         return summary

@@ -7,12 +7,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
-from sso_core.logic import assertion_consumer as acs_service
-from sso_core.saml import validate_response
 from sso_local.gateway import GatewayResponse
 from tests.support.sso_checks import codes_issued, stored_items
 from tests.support.sso_world import SsoWorld, code_of, reference_of
@@ -32,21 +30,6 @@ def race(n: int, action: Callable[[int], T]) -> list[T]:
 
     with ThreadPoolExecutor(max_workers=n) as pool:
         return list(pool.map(run, range(n)))
-
-
-@pytest.fixture(autouse=True)
-def one_validation_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The threads share one process, which Lambda never does (one event per instance at a time): run the SAML
-    engine's validation one thread at a time, so the race is where it is in production, in the table's
-    single-use writes (replay cache, request, code). Threads validating at once in one process now and then get
-    a valid assertion refused as "malformed" (schema check) from the engine: reported separately."""
-    lock = threading.Lock()
-
-    def validate_one_at_a_time(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return validate_response(*args, **kwargs)
-
-    monkeypatch.setattr(acs_service, "validate_response", validate_one_at_a_time)
 
 
 def reasons(world: SsoWorld, refused: list[GatewayResponse]) -> set[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
@@ -79,7 +80,10 @@ def validate_certificate(text: str, now: datetime) -> CheckedCertificate:
         certificate = load_certificate(text)
     except CertificateUnreadable as exc:
         raise InvalidCertificate(str(exc)) from None
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm):  # parsed only now: a certificate can load yet hold no usable key
+        raise InvalidCertificate("The certificate's public key could not be read.") from None
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise InvalidCertificate(

@@ -13,35 +13,50 @@ from __future__ import annotations
 
 import threading
 from importlib.resources import files
+from pathlib import Path
 
 from lxml import etree
 
 from sso_core.saml import safe_xml
 
-# pysaml2's schemas import the W3C ones by their canonical URLs; the files ship beside them.
-_LOCAL_COPIES = {
-    "http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/xmldsig-core-schema.xsd": "xmldsig-core-schema.xsd",
-    "http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/xenc-schema.xsd": "xenc-schema.xsd",
-    "http://www.w3.org/2001/xml.xsd": "xml.xsd",
-}
+# Every schema the SAML protocol schema needs, dependencies first, from pysaml2's package. The W3C ones are
+# imported by pysaml2's files under their canonical http URLs; importing the local copies first makes libxml2 skip
+# those later imports ("namespace already imported"), so building the schema reads local files only and needs no
+# resolver (see _WRAPPER).
+_SCHEMA_FILES = (
+    ("http://www.w3.org/2000/09/xmldsig#", "xmldsig-core-schema.xsd"),
+    ("http://www.w3.org/2001/04/xmlenc#", "xenc-schema.xsd"),
+    ("urn:oasis:names:tc:SAML:2.0:assertion", "saml-schema-assertion-2.0.xsd"),
+    ("urn:oasis:names:tc:SAML:2.0:protocol", "saml-schema-protocol-2.0.xsd"),
+)
 
 
 class SchemaInvalid(ValueError):
     """The document does not conform to the SAML 2.0 protocol and assertion schemas."""
 
 
-class _LocalSchemas(etree.Resolver):
-    """Serves the imported W3C schemas from pysaml2's package; nothing is fetched."""
+def _wrapper() -> bytes:
+    """A schema that only imports the SAML schemas from local paths.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._directory = files("saml2.data.schemas")
+    Why not a Resolver: lxml installs its resolver hook as libxml2's process-wide external entity loader for the
+    length of each parse and each schema build, and puts back the loader it found afterwards, with the GIL
+    released. A parse in another thread that started before a schema build and ends during it puts back
+    libxml2's default loader under the build, whose remaining imports then bypass the Resolver, are not found
+    (``The QName value '{...xmlenc#}EncryptedData' does not resolve``), and the build fails. Under load that
+    refused about one valid assertion in 300 as ``malformed``. With local paths the default loader finds the
+    files too, so the build no longer depends on which loader is installed (docs/decisions.md).
+    """
+    directory = files("saml2.data.schemas")
+    imports = "".join(
+        f'<xs:import namespace="{namespace}" schemaLocation="{Path(str(directory.joinpath(name))).as_uri()}"/>'
+        for namespace, name in _SCHEMA_FILES
+    )
+    return f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{imports}</xs:schema>'.encode()
 
-    def resolve(self, system_url: str, public_id: str, context: object) -> object:
-        name = _LOCAL_COPIES.get(system_url)
-        if name is None:
-            return None
-        return self.resolve_filename(str(self._directory.joinpath(name)), context)
+
+def build_schema() -> etree.XMLSchema:
+    """The SAML protocol and assertion schemas, compiled by libxml2 from pysaml2's files; nothing is fetched."""
+    return etree.XMLSchema(etree.fromstring(_wrapper(), etree.XMLParser(no_network=True, resolve_entities=False)))
 
 
 class LibxmlSamlSchema:
@@ -53,11 +68,7 @@ class LibxmlSamlSchema:
     def _schema(self) -> etree.XMLSchema:
         schema = getattr(self._local, "schema", None)
         if schema is None:
-            # The schema files are pysaml2's own, trusted: their DTD entities may be expanded.
-            parser = etree.XMLParser(no_network=True, load_dtd=True, resolve_entities=True)
-            parser.resolvers.add(_LocalSchemas())
-            source = files("saml2.data.schemas").joinpath("saml-schema-protocol-2.0.xsd")
-            schema = etree.XMLSchema(etree.parse(str(source), parser))
+            schema = build_schema()
             self._local.schema = schema
         return schema
 
