@@ -36,8 +36,8 @@ def acs(connection_id: str) -> Response:
     try:
         raw = event.decoded_body or ""
     except UnicodeDecodeError:  # a body API Gateway passed as base64 that is not UTF-8 text (found by tests/fuzz)
-        refused = service().refuse_unread(connection_id, "malformed", "the form is not UTF-8 text")
-        return _page(400, sso_failed(refused.reference))
+        refused = service().refuse_unread(connection_id, Refusal.MALFORMED, "the form is not UTF-8 text")
+        return html_response(page_status(refused.reason), sso_failed(refused.reference))
     if len(raw) > MAX_FORM_BYTES:
         refused = service().refuse_unread(connection_id, Refusal.TOO_LARGE, "the form is larger than 400 KiB")
         return html_response(413, sso_failed(refused.reference))  # a body the edge will not read: 413

@@ -28,7 +28,8 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
 with atheris.instrument_imports(include=["sso_core"]):
     from sso_core.models.domain_names import normalise_domain
     from sso_core.models.errors import DomainError, InvalidDomain
-    from sso_core.saml import REASONS, AcsRejected, parse_idp_metadata, validate_response
+    from sso_core.models.login_outcomes import Refusal
+    from sso_core.saml import AcsRejected, parse_idp_metadata, validate_response
 
 
 def seeds(engine: object) -> dict[str, list[bytes]]:
@@ -52,7 +53,7 @@ def targets(engine: object) -> dict[str, Callable[[bytes], str]]:
         try:
             validate_response(value, sp=sp, idp=settings, now=now)
         except AcsRejected as exc:
-            assert exc.reason in REASONS, exc.reason
+            assert exc.reason in set(Refusal), exc.reason
             return exc.reason
         return "accepted"
 
@@ -75,7 +76,7 @@ def targets(engine: object) -> dict[str, Callable[[bytes], str]]:
 
 
 def write_seeds(target: str, folder: Path) -> None:
-    from tests.fuzz.conftest import Engine
+    from tests.support.fuzzing import Engine
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, seed in enumerate(seeds(Engine())[target]):
@@ -83,7 +84,7 @@ def write_seeds(target: str, folder: Path) -> None:
 
 
 def main() -> None:
-    from tests.fuzz.conftest import Engine
+    from tests.support.fuzzing import Engine
 
     target, stats_file = sys.argv[1], Path(sys.argv[2])
     runs = next(int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("-runs="))

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from sso_core.models.domain_names import normalise_domain
 from sso_core.models.errors import InvalidDomain
-from tests.fuzz.conftest import fuzz_settings
 from tests.fuzz.mutations import Seed, form_values
 from tests.fuzz.record import run_one
+from tests.support.fuzzing import fuzz_settings
 from tests.support.sso_world import SsoWorld
 
 _CONTENT_TYPES = st.sampled_from(

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sso_core.saml import parse_idp_metadata, validate_certificate
 from sso_core.saml.idp_import import InvalidCertificate
 from sso_local.saml_idp import RealIdp
-from tests.saml_engine.conftest import make_keypair
+from tests.support.keys import make_keypair
 
 
 def key_unreadable(cert_pem: str) -> str:

@@ -22,7 +22,7 @@ from lxml import etree
 from sso_core.saml import IdpSettings, SpIdentity, validate_response
 from sso_core.saml.saml_schema import LibxmlSamlSchema, _wrapper, build_schema
 from sso_local.saml_idp import RealIdp, b64
-from tests.saml_engine.conftest import REQUEST_ID, USER, issue
+from tests.support.saml_messages import REQUEST_ID, USER, issue
 
 THREADS = 8
 
