@@ -223,4 +223,5 @@ _REQUEST_DETAILS = {
 _MEMBERSHIP_DETAILS = {
     "user_not_invited": "no active membership for the asserted email in this organisation",
     "invitation_not_accepted": "the asserted email's invitation has not been accepted yet",
+    "user_deactivated": "the provisioning client (SCIM) deactivated this user in this organisation",
 }
