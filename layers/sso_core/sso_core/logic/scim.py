@@ -76,7 +76,7 @@ from sso_core.models.errors import ConcurrentChange
 from sso_core.models.identity import ROLE_RANK
 from sso_core.models.invitations import InvitationUnusable
 from sso_core.models.provisioning import ProvisioningSettings, StoredGroup
-from sso_core.models.users import InvalidEmail, Membership
+from sso_core.models.users import AlreadyMember, InvalidEmail, Membership
 from sso_core.observability import logger
 
 ScimUser = User[EnterpriseUser]
@@ -289,9 +289,7 @@ class ScimService:
         user = _validated(ScimUser, _entra_booleans(_parse_json(raw)), Context.RESOURCE_CREATION_REQUEST)
         assert user.user_name is not None  # required in a creation request
         email = self._verified_email(user)
-        key_ = name_key(user.user_name)
-        if self.repo.user_id_for_name(self.tenant_id, key_) or self.members.user_id_for_email(self.tenant_id, email):
-            raise UniquenessException(detail="A user with this userName or email exists; query it and update it.")
+        key_ = name_key(user.user_name)  # unique per tenant, as the email is: conditions of the transaction below
         now = self.clock()
         settings = self.settings()
         member = Membership(
@@ -319,8 +317,9 @@ class ScimService:
             else:
                 ops = self._log_ops("user.created", member.user_id, user.user_name, None, _audited(member))
                 self.repo.create_member(member, key_, ops)
-        except Taken as exc:
-            raise UniquenessException(detail=f"Another user has this {exc.what}.") from None
+        except (Taken, AlreadyMember) as exc:
+            what = exc.what if isinstance(exc, Taken) else "email"
+            raise UniquenessException(detail=f"A user with this {what} exists; query it and update it.") from None
         except InvitationUnusable:
             raise UniquenessException(detail="The invitation for this email changed meanwhile; retry.") from None
         logger.info("scim user created", extra={"tenant_id": self.tenant_id, "user_id": member.user_id})
