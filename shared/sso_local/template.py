@@ -81,9 +81,15 @@ class Route:
             return None
         want = self.path.strip("/").split("/")
         got = path.strip("/").split("/")
+        params: dict[str, str] = {}
+        if want[-1].startswith("{") and want[-1].endswith("+}"):
+            # A greedy {name+} last segment takes the rest of the path (one segment or more), as in API Gateway.
+            if len(got) < len(want) or not all(got[len(want) - 1 :]):
+                return None
+            params[want[-1][1:-2]] = "/".join(got[len(want) - 1 :])
+            want, got = want[:-1], got[: len(want) - 1]
         if len(want) != len(got):
             return None
-        params: dict[str, str] = {}
         for w, g in zip(want, got, strict=True):
             if w.startswith("{") and w.endswith("}"):
                 if not g:

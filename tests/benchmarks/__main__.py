@@ -9,7 +9,12 @@ import sys
 # Quiet, like production at WARNING: one INFO line per verified domain would dominate the timing.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-BENCHMARKS = ["tests.benchmarks.bench_dns", "tests.benchmarks.bench_acs", "tests.benchmarks.bench_load"]
+BENCHMARKS = [
+    "tests.benchmarks.bench_dns",
+    "tests.benchmarks.bench_acs",
+    "tests.benchmarks.bench_scim",
+    "tests.benchmarks.bench_load",
+]
 
 
 def main() -> int:

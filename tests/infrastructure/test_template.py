@@ -21,6 +21,12 @@ PUBLIC_ROUTES = {
     ("POST", "/sso/token"),
     ("POST", "/invitations/accept"),
     ("GET", "/invitations/accept"),
+    # SCIM: its own bearer token (hashed in the table), not the admin JWT
+    ("GET", "/scim/v2/{proxy+}"),
+    ("POST", "/scim/v2/{proxy+}"),
+    ("PUT", "/scim/v2/{proxy+}"),
+    ("PATCH", "/scim/v2/{proxy+}"),
+    ("DELETE", "/scim/v2/{proxy+}"),
 }
 
 

@@ -11,6 +11,7 @@ from sso_core.config import Settings
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.logins import LoginStateRepository
 from sso_core.dal.table import Table
+from sso_core.dal.users import MembershipRepository
 from sso_core.gateways.sp_keys import secrets_client
 from sso_core.models.connections import ConnectionStatus
 from sso_core.models.errors import DomainError, Unauthorized
@@ -65,5 +66,10 @@ def redeem(
     # The kill switch also stops codes issued just before it: a code is only good while SSO is on.
     conn = ConnectionRepository(table).get(str(payload.get("connection_id", "")))
     if conn is None or conn.status is not ConnectionStatus.ENABLED:
+        raise InvalidCode()
+    # So does removing or deactivating the member (an admin, or SCIM provisioning) between login and redemption.
+    user = payload.get("user") or {}
+    member = MembershipRepository(table).get(str(user.get("tenant_id", "")), str(user.get("user_id", "")))
+    if member is None or member.status != "active":
         raise InvalidCode()
     return payload

@@ -55,8 +55,9 @@ def check_accounts(caller: Caller, accounts: Iterable[str]) -> list[str]:
 
 def member_for_sso_login(table: Table, tenant_id: str, email: str) -> Membership:
     """The active membership of ``tenant_id`` whose email equals ``email`` (both normalised), else
-    MembershipRefused with reason "invitation_not_accepted" (an unexpired invitation is pending for that
-    email) or "user_not_invited" (everything else: never invited, removed, revoked, expired, bad email).
+    MembershipRefused with reason "user_deactivated" (suspended by SCIM provisioning), "invitation_not_accepted"
+    (an unexpired invitation is pending for that email) or "user_not_invited" (everything else: never invited,
+    removed, revoked, expired, bad email). A member made by SCIM provisioning needs no invitation.
     """
     try:
         normalised = normalise_email(email)
@@ -65,6 +66,8 @@ def member_for_sso_login(table: Table, tenant_id: str, email: str) -> Membership
     member = MembershipRepository(table).by_email(tenant_id, normalised)
     if member is not None and member.status == "active" and member.email == normalised:
         return member
+    if member is not None and member.status == "suspended":
+        raise MembershipRefused("user_deactivated")  # soft-deleted by the provisioning client (SCIM active: false)
     pending = InvitationRepository(table).pending_for_email(tenant_id, normalised)
     if pending is not None and pending.usable_at(utcnow()):
         raise MembershipRefused("invitation_not_accepted")

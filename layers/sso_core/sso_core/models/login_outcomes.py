@@ -53,6 +53,7 @@ class Refusal(StrEnum):
     DOMAIN_NOT_VERIFIED = "domain_not_verified"
     USER_NOT_INVITED = "user_not_invited"
     INVITATION_NOT_ACCEPTED = "invitation_not_accepted"
+    USER_DEACTIVATED = "user_deactivated"
 
 
 @dataclass(frozen=True)
@@ -295,6 +296,12 @@ REFUSALS: dict[Refusal, RefusalInfo] = {
         _FORBIDDEN,
         "The user was invited but has not accepted the invitation yet.",
         "The user opens the invitation email and accepts it, then signs in again.",
+        _MEMBER,
+    ),
+    Refusal.USER_DEACTIVATED: RefusalInfo(
+        _FORBIDDEN,
+        "The provisioning client (SCIM, e.g. Entra's provisioning) deactivated this user in the organisation.",
+        "Reactivate or re-assign the user in the IdP and let provisioning run, if they should have access.",
         _MEMBER,
     ),
 }

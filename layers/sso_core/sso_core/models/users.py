@@ -15,10 +15,11 @@ MAX_ACCOUNTS = 100
 
 
 class Membership(BaseModel):
-    """An accepted invitation: the only thing that lets an email sign in to a tenant by SSO.
+    """What lets an email sign in to a tenant by SSO: made by an accepted invitation or by SCIM provisioning.
 
-    Removal deletes the item (and its email pointer), so ``status`` is "active" for every stored
-    membership; "removed" is accepted when reading so that a later soft-delete needs no migration.
+    Removal deletes the item (and its email pointer). "suspended" is a SCIM soft delete (``active: false``): the
+    membership is kept, so the provisioning client can reactivate it, but it signs in nowhere. "removed" is
+    accepted when reading so that a later soft-delete of invitation-made members needs no migration.
     """
 
     user_id: str
@@ -26,12 +27,17 @@ class Membership(BaseModel):
     email: str  # normalised: lower-case local part, IDNA A-label domain
     role: Role
     accounts: list[str] = Field(default_factory=list)
-    status: Literal["active", "removed"] = "active"
+    status: Literal["active", "removed", "suspended"] = "active"
     created_at: datetime
     last_login_at: datetime | None = None
     invited_by: str = ""
     invitation_id: str = ""
     version: int = 0
+    # SCIM provisioning (logic/provisioning.py): set once a provisioning client created or wrote this member.
+    provisioned: bool = False
+    scim: str = ""  # JSON: the SCIM attributes the client last wrote (userName, name, emails, externalId, ...)
+    groups: list[str] = Field(default_factory=list)  # ids of the SCIM groups holding this member
+    updated_at: datetime | None = None
 
 
 # ---- API models -------------------------------------------------------------------------
