@@ -40,6 +40,12 @@ class StoredRequest:
     enable_count: int = 0  # the connection's enable period the login started in
 
 
+@dataclass(frozen=True)
+class RedeemedCode:
+    payload: dict[str, Any]
+    enable_count: int  # the connection's enable period the code was issued in
+
+
 class RequestUnusable(Exception):
     """The InResponseTo names no usable request: ``reason`` says which way it is foreign."""
 
@@ -86,6 +92,21 @@ class LoginStateRepository:
             ),
             ConditionExpression="attribute_not_exists(pk)",
         )
+
+    def check_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> None:
+        """Raise ``RequestUnusable`` if the request was never issued, expired, or was issued for another connection
+        or browser, without using anything (a consistent read): the ACS checks this before it burns the assertion
+        in the replay cache, so a response posted from the wrong browser leaves the real user's login intact.
+        Whether the request was already used is left to ``consume_request``, the single use itself."""
+        item = self.table.get(f"AUTHNREQ#{request_id}", "AUTHNREQ")
+        if item is None:
+            raise RequestUnusable("request_unknown")
+        if item.get("connection_id") != connection_id:
+            raise RequestUnusable("request_other_connection")
+        if item.get("browser_hash") != browser_hash:
+            raise RequestUnusable("request_other_browser")
+        if int(item.get("expires_at") or 0) <= int(now.timestamp()):
+            raise RequestUnusable("request_expired")
 
     def consume_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> StoredRequest:
         """Use the request once, from the browser and for the connection it was issued to.
@@ -163,7 +184,8 @@ class LoginStateRepository:
             raise
 
     # ---- one-time codes ------------------------------------------------------------------------
-    def save_code(self, code: str, payload: dict[str, Any], expires_at: datetime) -> None:
+    def save_code(self, code: str, payload: dict[str, Any], expires_at: datetime, enable_count: int = 0) -> None:
+        """Store the code's payload with the connection's enable period it was issued in (``enable_count``)."""
         self.table.client.put_item(
             TableName=self.table.name,
             Item=serialize(
@@ -172,6 +194,7 @@ class LoginStateRepository:
                     "sk": "CODE",
                     "type": "login_code",
                     "payload": json.dumps(payload),
+                    "enable_count": enable_count,
                     "expires_at": int(expires_at.timestamp()),
                     "ttl": int(expires_at.timestamp()),
                 }
@@ -179,7 +202,7 @@ class LoginStateRepository:
             ConditionExpression="attribute_not_exists(pk)",
         )
 
-    def redeem_code(self, code: str, now: datetime) -> dict[str, Any] | None:
+    def redeem_code(self, code: str, now: datetime) -> RedeemedCode | None:
         """The payload of an unexpired, unused code, removing it; None otherwise (same for every failure)."""
         try:
             resp = self.table.client.delete_item(
@@ -193,8 +216,9 @@ class LoginStateRepository:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
-        payload: dict[str, Any] = json.loads(deserialize(resp["Attributes"])["payload"])
-        return payload
+        item = deserialize(resp["Attributes"])
+        payload: dict[str, Any] = json.loads(item["payload"])
+        return RedeemedCode(payload, int(item.get("enable_count") or 0))
 
     # ---- trace ------------------------------------------------------------------------------------
     def record_trace(self, connection_id: str, entry: TraceEntry) -> None:

@@ -65,7 +65,8 @@ class AcsService:
             return self._refuse(conn, reference, refusal)
         code = secrets.token_urlsafe(32)
         now = self.clock()
-        self.state.save_code(code, self._profile(conn, login, membership, request.return_to), now + CODE_LIFETIME)
+        profile = self._profile(conn, login, membership, request.return_to)
+        self.state.save_code(code, profile, now + CODE_LIFETIME, conn.enable_count)
         self._record_success(conn, now)
         self._trace(conn, reference, "success", "success", "code issued", login.email_domain)
         metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
@@ -109,14 +110,18 @@ class AcsService:
             )
         except AcsRejected as exc:
             raise _Refused(exc.reason, exc.detail) from None
-        skew = timedelta(seconds=self.settings.clock_skew_seconds)
-        try:
-            self.state.remember_assertion(login.issuer, login.assertion_id, login.assertion_not_on_or_after + skew)
-        except AlreadyUsed:
-            raise _Refused("replayed", "this assertion was already used", login.email_domain) from None
         name = cookie_name(login.in_response_to)
         nonce = cookies.get(name, "")
         try:
+            # The browser binding first, without using anything: a response posted from the wrong browser must
+            # not burn the assertion the real user's browser is about to post.
+            self.state.check_request(login.in_response_to, conn.id, browser_hash(nonce), now)
+            skew = timedelta(seconds=self.settings.clock_skew_seconds)
+            try:
+                keep_until = login.assertion_not_on_or_after + skew
+                self.state.remember_assertion(login.issuer, login.assertion_id, keep_until)
+            except AlreadyUsed:
+                raise _Refused("replayed", "this assertion was already used", login.email_domain) from None
             request = self.state.consume_request(login.in_response_to, conn.id, browser_hash(nonce), now)
         except RequestUnusable as exc:
             reason = "browser_binding_missing" if (not nonce and exc.reason == "request_other_browser") else exc.reason
