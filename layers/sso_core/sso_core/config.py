@@ -6,10 +6,19 @@ Logic receives a ``Settings`` value; it never reads ``os.environ`` itself.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 
 from pydantic import BaseModel, Field, field_validator
+
+# The application's callback: an absolute https URL without fragment (http only on a loopback host, for the local
+# stack). A full match, so a trailing newline is refused too.
+_REDIRECT_URL = re.compile(r"(?:https://[A-Za-z0-9.-]+|http://(?:127\.0\.0\.1|localhost))(?::\d{1,5})?(?:/[^\s#]*)?")
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment's configuration cannot work: raised at a function's cold start, before any request."""
 
 
 class Settings(BaseModel):
@@ -48,9 +57,17 @@ class Settings(BaseModel):
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
 
+    @field_validator("app_redirect_url")
+    @classmethod
+    def _https_redirect(cls, v: str) -> str:
+        if v and not _REDIRECT_URL.fullmatch(v):
+            raise ValueError("SSO_APP_REDIRECT_URL must be an absolute https URL without a fragment")
+        return v
+
     @property
     def redirect_url(self) -> str:
-        return self.app_redirect_url or f"{self.public_url}/_local/app/callback"
+        """Where the ACS sends the browser with ?code=; empty when not configured (the ACS will not start)."""
+        return self.app_redirect_url
 
     @property
     def accept_url(self) -> str:

@@ -31,11 +31,11 @@ class IdpEntityTaken(Conflict):
     default_message = "This IdP entity ID is already used by another organisation's connection."
 
 
-ID_PATTERN = re.compile(r"^conn_[0-9a-f]{20}$")
+ID_PATTERN = re.compile(r"conn_[0-9a-f]{20}")
 
 
 def plausible_connection_id(connection_id: str) -> bool:
-    return bool(ID_PATTERN.match(connection_id))
+    return ID_PATTERN.fullmatch(connection_id) is not None  # fullmatch: "$" allows a trailing newline
 
 
 def _pk(connection_id: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sso_core.clock import Clock, utcnow
-from sso_core.config import Settings
+from sso_core.config import ConfigurationError, Settings
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, StoredRequest, TraceEntry
@@ -48,6 +48,9 @@ def new_reference() -> str:
 
 class AcsService:
     def __init__(self, settings: Settings, table: Table, clock: Clock = utcnow) -> None:
+        if not settings.redirect_url:
+            # No local-only fallback in a deployed stack: without it a successful login has nowhere to go.
+            raise ConfigurationError("SSO_APP_REDIRECT_URL is not set: the ACS cannot hand codes to the application")
         self.settings = settings
         self.table = table
         self.clock = clock

@@ -67,7 +67,13 @@ from sso_core.models.users import AlreadyMember, Membership, RoleEscalation
 from sso_core.observability import logger
 
 TOKEN_BYTES = 32  # 256 bits
-INVITATION_ID = re.compile(r"^inv_[0-9a-f]{32}$")
+INVITATION_ID = re.compile(r"inv_[0-9a-f]{32}")
+
+
+def plausible_invitation_id(invitation_id: str) -> bool:
+    return INVITATION_ID.fullmatch(invitation_id) is not None  # "^...$" with match() allows a trailing newline
+
+
 LIST_FILTERS: tuple[ListFilter, ...] = ("pending", "accepted", "revoked", "expired")
 MAX_IDEMPOTENCY_KEY = 255
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -269,7 +275,7 @@ class InvitationService:
         return InvitationList(invitations=[i for i in found if status is None or i.status == status])
 
     def _get(self, caller: Caller, invitation_id: str) -> Invitation:
-        if not INVITATION_ID.match(invitation_id):
+        if not plausible_invitation_id(invitation_id):
             raise InvitationNotFound()
         inv = self.repo.get(caller.tenant_id, invitation_id)
         if inv is None:

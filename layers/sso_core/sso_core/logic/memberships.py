@@ -23,8 +23,8 @@ from sso_core.models.identity import ROLE_RANK, Caller
 from sso_core.models.users import InvalidAccounts, InvalidEmail, InvalidRole, Membership, RoleEscalation
 
 # RFC 5322 dot-atom of printable ASCII ("atext"); quoted local parts and SMTPUTF8 are refused.
-_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LOCAL_PART = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LDH_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 class MembershipRefused(Exception):
@@ -46,7 +46,7 @@ def normalise_email(raw: object) -> str:
     if not sep or not local or not domain:
         raise InvalidEmail()
     local = local.lower()
-    if len(local) > 64 or not _LOCAL_PART.match(local):
+    if len(local) > 64 or not _LOCAL_PART.fullmatch(local):
         raise InvalidEmail("The part before @ may hold letters, digits and . ! # $ % & ' * + / = ? ^ _ ` { | } ~ -.")
     domain = domain.removesuffix(".")
     if domain.startswith("[") or any(len(label) > 63 for label in domain.split(".")):
@@ -56,7 +56,7 @@ def normalise_email(raw: object) -> str:
     except (idna.IDNAError, UnicodeError):
         raise InvalidEmail() from None
     labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_LDH_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+    if len(labels) < 2 or not all(_LDH_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
         raise InvalidEmail()
     email = f"{local}@{ascii_domain}"
     if len(email) > 254:
