@@ -20,6 +20,7 @@ from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, StoredRequest, TraceEntry
 from sso_core.dal.table import Table, serialize
+from sso_core.log_safe import SENTENCE_LIMIT, bounded
 from sso_core.logic.login_start import BindingCookie, browser_hash, cookie_name, sp_identity
 from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
 from sso_core.logic.sso_configuration import idp_settings
@@ -209,14 +210,15 @@ class AcsService:
     def _trace(
         self, conn: Connection, reference: str, result: str, reason: str, detail: str, domain: str | None
     ) -> None:
-        self.state.record_trace(conn.id, TraceEntry(self.clock(), reference, result, reason, detail[:500], domain))
+        entry = TraceEntry(self.clock(), reference, result, reason, bounded(detail, SENTENCE_LIMIT), domain)
+        self.state.record_trace(conn.id, entry)
 
 
 class _Refused(Exception):
     def __init__(self, reason: str, detail: str, email_domain: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.detail = detail
+        self.detail = bounded(detail, SENTENCE_LIMIT)  # details quote the message: log-safe and short
         self.email_domain = email_domain
 
 

@@ -10,11 +10,14 @@ from base64 import b64decode
 
 from lxml import etree
 
+from sso_core.log_safe import SENTENCE_LIMIT, bounded
+
 
 class UnsafeXml(Exception):
     """The input was refused before or while parsing. ``reason`` is a stable code."""
 
     def __init__(self, reason: str, detail: str) -> None:
+        detail = bounded(detail, SENTENCE_LIMIT)
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
