@@ -3,18 +3,20 @@
 Items:
 - connection  pk=CONN#<id> sk=CONN                 (tenant_pk/tenant_sk for the tenant's list)
 - routing     pk=DOMAIN#<domain> sk=CONNECTION     (a domain routes to at most one connection)
-- idp entity  pk=IDPENTITY#<sha256> sk=IDP         (an IdP entity ID belongs to one tenant)
+
+An IdP entity ID is not unique: several connections, of one tenant or several, may name the same IdP (a
+multi-tenant IdP, or one directory serving two organisations). Isolation comes from each connection's own SP
+entity ID (the audience), ACS URL and certificates, never from a global claim on the IdP's name.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sso_core.dal.table import TENANT_INDEX, Table, cancellation_codes, error_code, key, serialize
+from sso_core.dal.table import TENANT_INDEX, Table, cancellation_codes, error_code, serialize
 from sso_core.models.connections import Connection
 from sso_core.models.errors import ConcurrentChange, Conflict
 
@@ -26,11 +28,6 @@ class DomainHasConnection(Conflict):
     default_message = "One of these domains is already routed to another connection."
 
 
-class IdpEntityTaken(Conflict):
-    code = "idp_entity_taken"
-    default_message = "This IdP entity ID is already used by another organisation's connection."
-
-
 ID_PATTERN = re.compile(r"conn_[0-9a-f]{20}")
 
 
@@ -40,10 +37,6 @@ def plausible_connection_id(connection_id: str) -> bool:
 
 def _pk(connection_id: str) -> str:
     return f"CONN#{connection_id}"
-
-
-def _entity_pk(entity_id: str) -> str:
-    return "IDPENTITY#" + hashlib.sha256(entity_id.encode()).hexdigest()
 
 
 def _to_item(conn: Connection) -> dict[str, Any]:
@@ -137,43 +130,6 @@ class ConnectionRepository:
             self.table.transact([put, *(extra_ops or [])])
         except ClientError as exc:
             if error_code(exc) == "TransactionCanceledException":
-                ops = [put, *(extra_ops or [])]
-                for code, op in zip(cancellation_codes(exc), ops, strict=False):
-                    body = op.get("Put") or {}
-                    if code == "ConditionalCheckFailed" and str(
-                        body.get("Item", {}).get("pk", {}).get("S", "")
-                    ).startswith("IDPENTITY#"):
-                        raise IdpEntityTaken() from exc
                 raise ConcurrentChange() from exc
             raise
         return saved
-
-    @staticmethod
-    def claim_idp_entity_op(entity_id: str, conn: Connection) -> dict[str, Any]:
-        """Transaction op: the IdP entity ID belongs to this tenant (or is free)."""
-        return {
-            "Put": {
-                "Item": serialize(
-                    {
-                        "pk": _entity_pk(entity_id),
-                        "sk": "IDP",
-                        "type": "idp_entity",
-                        "entity_id": entity_id,
-                        "tenant_id": conn.tenant_id,
-                        "connection_id": conn.id,
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
-                "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
-            }
-        }
-
-    @staticmethod
-    def release_idp_entity_op(entity_id: str, conn: Connection) -> dict[str, Any]:
-        return {
-            "Delete": {
-                "Key": key(_entity_pk(entity_id), "IDP"),
-                "ConditionExpression": "attribute_not_exists(pk) OR connection_id = :c",
-                "ExpressionAttributeValues": {":c": {"S": conn.id}},
-            }
-        }

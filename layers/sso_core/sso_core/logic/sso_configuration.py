@@ -173,10 +173,8 @@ class ConnectionService:
             )
             warnings = [w for c in checked for w in c.warnings]
         updated = conn.model_copy(update={"idp": idp, "updated_at": now})
-        ops = [ConnectionRepository.claim_idp_entity_op(idp.entity_id, conn)]
-        if conn.idp is not None and conn.idp.entity_id != idp.entity_id:
-            ops.append(ConnectionRepository.release_idp_entity_op(conn.idp.entity_id, conn))
-        ops.append(
+        # No claim on the IdP entity ID: several connections may name one IdP (see dal/connections.py).
+        ops = [
             self.audit.put_op(
                 caller.tenant_id,
                 caller,
@@ -186,7 +184,7 @@ class ConnectionService:
                 idp_summary(idp),
                 now,
             )
-        )
+        ]
         saved = self.repo.save(updated, conn.version, ops)
         logger.info("connection IdP imported", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
         return conn, saved, self.to_out(saved, warnings)
