@@ -74,6 +74,31 @@ class ConnectionRepository:
         pointer = self.table.get(f"DOMAIN#{domain}", ROUTING_SK)
         return self.get(str(pointer["connection_id"])) if pointer else None
 
+    def routing_owner(self, domain: str) -> tuple[str, str] | None:
+        """(tenant id, connection id) the domain is routed to, or None."""
+        pointer = self.table.get(f"DOMAIN#{domain}", ROUTING_SK)
+        return (str(pointer["tenant_id"]), str(pointer["connection_id"])) if pointer else None
+
+    def routing_op(self, domain: str, conn: Connection) -> dict[str, Any]:
+        """Transaction op: ``domain`` routes to ``conn``. Another tenant's pointer is stale (the caller verified
+        the domain, and a domain has one verified owner); the tenant's own other connection keeps it."""
+        return {
+            "Put": {
+                "TableName": self.table.name,
+                "Item": serialize(
+                    {
+                        "pk": f"DOMAIN#{domain}",
+                        "sk": ROUTING_SK,
+                        "type": "domain_routing",
+                        "connection_id": conn.id,
+                        "tenant_id": conn.tenant_id,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(pk) OR tenant_id <> :t OR connection_id = :c",
+                "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}, ":c": {"S": conn.id}},
+            }
+        }
+
     def create(self, conn: Connection, extra_ops: list[dict[str, Any]] | None = None) -> None:
         ops: list[dict[str, Any]] = [
             {
@@ -84,25 +109,10 @@ class ConnectionRepository:
             }
         ]
         for domain in conn.domains:
-            ops.append(
-                {
-                    "Put": {
-                        "Item": serialize(
-                            {
-                                "pk": f"DOMAIN#{domain}",
-                                "sk": ROUTING_SK,
-                                "type": "domain_routing",
-                                "connection_id": conn.id,
-                                "tenant_id": conn.tenant_id,
-                            }
-                        ),
-                        # Another tenant's pointer is stale: the caller verified this domain, and a domain has
-                        # one verified owner. The caller's own other connection keeps it (DomainHasConnection).
-                        "ConditionExpression": "attribute_not_exists(pk) OR tenant_id <> :t",
-                        "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
-                    }
-                }
-            )
+            op = self.routing_op(domain, conn)
+            op["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR tenant_id <> :t"
+            del op["Put"]["ExpressionAttributeValues"][":c"]
+            ops.append(op)
         routing = len(ops)
         ops.extend(extra_ops or [])
         try:

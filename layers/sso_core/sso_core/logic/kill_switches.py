@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
-from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.connections import ConnectionRepository, DomainHasConnection
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table, serialize_values
 from sso_core.dal.users import MembershipRepository
@@ -125,6 +125,8 @@ class KillSwitchService:
         if conn.status is target:
             return StatusOut(id=conn.id, status=conn.status, message="No change.")
         ops: list[dict[str, Any]] = [self._status_op(conn, target, now)]
+        if enabled:
+            ops.extend(self._routing_ops(conn))
         restored: list[str] = []
         if not enabled:
             for domain in conn.domains:
@@ -240,6 +242,17 @@ class KillSwitchService:
                 ),
             }
         }
+
+    def _routing_ops(self, conn: Connection) -> list[dict[str, Any]]:
+        """Switching on (re)writes the routing of each of the connection's domains: deleting a domain drops its
+        pointer, and re-verifying it must route it again. A domain the tenant has since connected to another of
+        its connections stays there (409 domain_has_connection); the write is conditioned on that, so a
+        concurrent create makes this transaction fail and be retried."""
+        for domain in conn.domains:
+            owner = self.conn_repo.routing_owner(domain)
+            if owner is not None and owner[0] == conn.tenant_id and owner[1] != conn.id:
+                raise DomainHasConnection()
+        return [self.conn_repo.routing_op(domain, conn) for domain in conn.domains]
 
     def _still_enabled_check(self, conn: Connection) -> dict[str, Any]:
         return {
