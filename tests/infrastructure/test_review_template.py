@@ -44,3 +44,60 @@ def test_app_redirect_url_must_be_an_https_url(value: str, allowed: bool) -> Non
     pattern = parameter["AllowedPattern"]
     # CloudFormation matches the whole value (Java regex); these patterns mean the same in Python.
     assert bool(re.fullmatch(pattern, value)) is allowed
+
+
+# ---- finding 6: least privilege ------------------------------------------------------------------------
+SECRET_WRITES = {
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:CreateSecret",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:RestoreSecret",
+}
+
+
+def _grants_on(function: str, resource: Any) -> set[str]:
+    return {a for s in _statements(function) if s["Resource"] == resource for a in _actions(s)}
+
+
+def test_only_the_connections_function_may_write_the_sp_signing_key() -> None:
+    key = {"Ref": "SpSigningKey"}
+    writers = {
+        name
+        for name, res in _resources().items()
+        if res["Type"] == "AWS::Serverless::Function" and _grants_on(name, key) & SECRET_WRITES
+    }
+    assert writers == {"ConnectionsFunction"}
+    assert _grants_on("ConnectionsFunction", key) == {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}
+    for reader in ("MetadataFunction", "LoginFunction", "AcsFunction"):
+        assert _grants_on(reader, key) == {"secretsmanager:GetSecretValue"}, reader
+
+
+def test_ses_send_is_scoped_to_the_sender_identity() -> None:
+    ses = [s for s in _statements("InvitationsFunction") if any(a.startswith("ses:") for a in _actions(s))]
+    (statement,) = ses
+    assert _actions(statement) == ["ses:SendEmail"]
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    subs = [r["Fn::Sub"] for r in resources]
+    assert "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}" in subs
+    assert all(not s.endswith("/*") for s in subs), subs
+    parameter = load_template()["Parameters"]["MailIdentity"]
+    for good in ("example.com", "mail.example.co.uk", "no-reply@example.com"):
+        assert re.fullmatch(parameter["AllowedPattern"], good), good
+    for bad in ("*", "", "example.com/*", "arn:aws:ses:us-east-1:1:identity/*"):
+        assert not re.fullmatch(parameter["AllowedPattern"], bad), bad
+    # No other function may send mail.
+    senders = {
+        name
+        for name, res in _resources().items()
+        if res["Type"] == "AWS::Serverless::Function"
+        and any(a.startswith("ses:") for s in _statements(name) for a in _actions(s))
+    }
+    assert senders == {"InvitationsFunction"}
+
+
+def test_the_acs_cannot_delete_items() -> None:
+    actions = {a for s in _statements("AcsFunction") for a in _actions(s)}
+    assert "dynamodb:DeleteItem" not in actions
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions

@@ -6,6 +6,7 @@ Enabling and disabling (the kill switch) live in ``kill_switch.py``.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes
 
@@ -15,6 +16,7 @@ from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
+from sso_core.gateways.sp_keys import ensure_sp_keys
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import (
     Connection,
@@ -113,6 +115,10 @@ class ConnectionService:
 
     def create(self, caller: Caller, raw_domains: list[str]) -> ConnectionOut:
         domains = self.verified_domains(caller.tenant_id, raw_domains)
+        if self.settings.sp_key_secret_id:
+            # The SP signing key's one writer: before any connection exists nothing needs it, and every reader
+            # (metadata, login, ACS) may only read it.
+            ensure_sp_keys(self.settings.sp_key_secret_id, urlsplit(self.settings.public_url).hostname or "sso")
         now = self.clock()
         conn = Connection(
             id="conn_" + secrets.token_hex(10),
