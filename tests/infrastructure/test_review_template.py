@@ -101,3 +101,18 @@ def test_the_acs_cannot_delete_items() -> None:
     actions = {a for s in _statements("AcsFunction") for a in _actions(s)}
     assert "dynamodb:DeleteItem" not in actions
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions
+
+
+# ---- finding 2: what the template can say about flooding -----------------------------------------------
+def test_every_public_route_has_its_own_lower_throttle() -> None:
+    from tests.infrastructure.test_template import PUBLIC_ROUTES
+
+    api = _resources()["HttpApi"]["Properties"]
+    default = api["DefaultRouteSettings"]
+    settings = api["RouteSettings"]
+    assert {tuple(k.split(" ", 1)) for k in settings} == PUBLIC_ROUTES
+    for route, limits in settings.items():
+        assert 0 < limits["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route
+        assert 0 < limits["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], route
+    # The metadata and accept pages are read rarely: the lowest budget.
+    assert settings["GET /saml/{connection_id}/metadata"]["ThrottlingRateLimit"] <= 10

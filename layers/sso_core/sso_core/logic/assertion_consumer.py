@@ -18,7 +18,16 @@ from sso_core.clock import Clock, utcnow
 from sso_core.config import ConfigurationError, Settings
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
-from sso_core.dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, StoredRequest, TraceEntry
+from sso_core.dal.logins import (
+    AGGREGATED_REASONS,
+    AlreadyUsed,
+    LoginStateRepository,
+    RequestUnusable,
+    StoredRequest,
+    TraceEntry,
+    aggregate_reference,
+    individual_reference,
+)
 from sso_core.dal.table import Table, serialize
 from sso_core.log_safe import SENTENCE_LIMIT, bounded
 from sso_core.logic.login_start import BindingCookie, browser_hash, cookie_name, sp_identity
@@ -43,8 +52,7 @@ class AcsResult:
 
 
 def new_reference() -> str:
-    raw = secrets.token_hex(6).upper()
-    return f"SSO-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    return individual_reference()
 
 
 class AcsService:
@@ -192,7 +200,13 @@ class AcsService:
 
     # ---- refusals -------------------------------------------------------------------------------------
     def _refuse(self, conn: Connection, reference: str, refusal: _Refused) -> AcsResult:
-        self._trace(conn, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
+        if refusal.reason in AGGREGATED_REASONS:  # junk: counted per hour and reason, not stored one by one
+            now = self.clock()
+            reference = aggregate_reference(refusal.reason, now)
+            entry = TraceEntry(now, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
+            self.state.count_refusal(conn.id, entry)
+        else:
+            self._trace(conn, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
         logger.warning(
             "SSO login refused",
             extra={
