@@ -116,3 +116,31 @@ def test_every_public_route_has_its_own_lower_throttle() -> None:
         assert 0 < limits["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], route
     # The metadata and accept pages are read rarely: the lowest budget.
     assert settings["GET /saml/{connection_id}/metadata"]["ThrottlingRateLimit"] <= 10
+
+
+# ---- finding 7: bounces and complaints ----------------------------------------------------------------
+def test_invitation_mail_reports_bounces_and_complaints_to_the_mail_events_function() -> None:
+    resources = _resources()
+    assert resources["MailConfigurationSet"]["Type"] == "AWS::SES::ConfigurationSet"
+    destination = resources["MailEventDestination"]["Properties"]
+    assert destination["ConfigurationSetName"] == {"Ref": "MailConfigurationSet"}
+    assert sorted(destination["EventDestination"]["MatchingEventTypes"]) == ["bounce", "complaint"]
+    assert "EventBridgeDestination" in destination["EventDestination"]
+    env = resources["InvitationsFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SSO_MAIL_CONFIGURATION_SET"] == {"Ref": "MailConfigurationSet"}
+    assert env["SSO_INVITE_DAILY_LIMIT_TENANT"] == {"Ref": "InviteDailyLimitTenant"}
+    assert env["SSO_INVITE_DAILY_LIMIT_INVITER"] == {"Ref": "InviteDailyLimitInviter"}
+    parameters = load_template()["Parameters"]
+    assert (parameters["InviteDailyLimitTenant"]["Default"], parameters["InviteDailyLimitInviter"]["Default"]) == (
+        200,
+        50,
+    )
+    (rule,) = resources["MailEventsFunction"]["Properties"]["Events"].values()
+    assert rule["Type"] == "EventBridgeRule"
+    assert rule["Properties"]["Pattern"]["source"] == ["aws.ses"]
+    assert set(rule["Properties"]["Pattern"]["detail-type"]) == {"Email Bounced", "Email Complaint Received"}
+    # It writes the suppression marks and nothing else.
+    assert [_actions(s) for s in _statements("MailEventsFunction")] == [["dynamodb:PutItem"]]
+    ses = [s for s in _statements("InvitationsFunction") if "ses:SendEmail" in _actions(s)]
+    subs = [r["Fn::Sub"] for r in ses[0]["Resource"]]
+    assert any(s.endswith(":configuration-set/${MailConfigurationSet}") for s in subs)

@@ -48,6 +48,10 @@ class Settings(BaseModel):
     invite_accept_url: str = ""
     invite_expiry_hours: int = Field(default=7 * 24, ge=1)
     mail_sender: str = "no-reply@example.com"
+    mail_configuration_set: str = ""
+    # Invitation mail per UTC day: per tenant, and per inviter (resends count).
+    invite_daily_limit_tenant: int = Field(default=200, ge=1)
+    invite_daily_limit_inviter: int = Field(default=50, ge=1)
     local_outbox: str = ""
     allow_http_loopback_idp: bool = False
     clock_skew_seconds: int = Field(default=120, ge=0, le=180)
@@ -101,6 +105,9 @@ class Settings(BaseModel):
             "invite_accept_url": get("SSO_INVITE_ACCEPT_URL"),
             "invite_expiry_hours": get("SSO_INVITE_EXPIRY_HOURS"),
             "mail_sender": get("SSO_MAIL_SENDER"),
+            "mail_configuration_set": get("SSO_MAIL_CONFIGURATION_SET"),
+            "invite_daily_limit_tenant": get("SSO_INVITE_DAILY_LIMIT_TENANT"),
+            "invite_daily_limit_inviter": get("SSO_INVITE_DAILY_LIMIT_INVITER"),
             "local_outbox": get("SSO_LOCAL_OUTBOX"),
             "allow_http_loopback_idp": get("SSO_ALLOW_HTTP_LOOPBACK_IDP") in ("1", "true", "True"),
             "clock_skew_seconds": get("SSO_CLOCK_SKEW_SECONDS"),
