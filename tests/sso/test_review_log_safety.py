@@ -46,7 +46,7 @@ def test_a_huge_algorithm_stays_out_of_logs_and_trace(ready: SsoWorld, caplog: p
     (line,) = _refusal_lines(caplog.records)
     assert len(line) < 2000, len(line)
     detail = json.loads(line)["detail"]
-    assert detail == entry["detail"]
+    assert entry["detail"].startswith(detail)  # the trace adds how many refusals of this kind this hour
 
 
 def test_the_helper() -> None:

@@ -161,6 +161,10 @@ class LoginStateRepository:
             raise RequestUnusable("request_unknown")
         if item.get("connection_id") != connection_id:
             raise RequestUnusable("request_other_connection")
+        if item.get("used_by"):
+            # Already used: nobody's login can succeed with it any more, so burning the assertion harms no one,
+            # and a replayed response (its cookie expired at the first use) is reported as ``replayed``.
+            return
         if item.get("browser_hash") != browser_hash:
             raise RequestUnusable("request_other_browser")
         if int(item.get("expires_at") or 0) <= int(now.timestamp()):
