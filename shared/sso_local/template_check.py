@@ -24,6 +24,7 @@ PARAMETERS = {
     "AppRedirectUrl": "https://app.example.com/sso/callback",
     "InviteAcceptUrl": "https://sso.example.com/invitations/accept",
     "MailSender": "no-reply@example.com",
+    "MailIdentity": "example.com",
     "AWS::Region": "us-east-1",
     "AWS::Partition": "aws",
     "AWS::AccountId": "123456789012",

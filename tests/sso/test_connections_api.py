@@ -236,13 +236,6 @@ def test_import_metadata_or_fields_not_both(draft: SsoWorld) -> None:
         assert error(draft.owner("PUT", path, body)) == (400, "invalid_request"), list(body)
 
 
-def test_an_idp_entity_id_belongs_to_one_tenant(draft: SsoWorld, globex: SsoWorld) -> None:
-    taken = fields(draft.keys.cert_pem, entity_id=globex.idp_entity_id)
-    resp = draft.owner("PUT", f"/connections/{draft.connection_id}/idp", taken)
-    assert error(resp) == (409, "idp_entity_taken")
-    assert draft.owner("GET", f"/connections/{draft.connection_id}").json()["idp"] is None
-
-
 # Settings and status --------------------------------------------------------------------------------
 
 

@@ -6,10 +6,19 @@ Logic receives a ``Settings`` value; it never reads ``os.environ`` itself.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 
 from pydantic import BaseModel, Field, field_validator
+
+# The application's callback: an absolute https URL without fragment (http only on a loopback host, for the local
+# stack). A full match, so a trailing newline is refused too.
+_REDIRECT_URL = re.compile(r"(?:https://[A-Za-z0-9.-]+|http://(?:127\.0\.0\.1|localhost))(?::\d{1,5})?(?:/[^\s#]*)?")
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment's configuration cannot work: raised at a function's cold start, before any request."""
 
 
 class Settings(BaseModel):
@@ -39,6 +48,10 @@ class Settings(BaseModel):
     invite_accept_url: str = ""
     invite_expiry_hours: int = Field(default=7 * 24, ge=1)
     mail_sender: str = "no-reply@example.com"
+    mail_configuration_set: str = ""
+    # Invitation mail per UTC day: per tenant, and per inviter (resends count).
+    invite_daily_limit_tenant: int = Field(default=200, ge=1)
+    invite_daily_limit_inviter: int = Field(default=50, ge=1)
     local_outbox: str = ""
     allow_http_loopback_idp: bool = False
     clock_skew_seconds: int = Field(default=120, ge=0, le=180)
@@ -48,9 +61,17 @@ class Settings(BaseModel):
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
 
+    @field_validator("app_redirect_url")
+    @classmethod
+    def _https_redirect(cls, v: str) -> str:
+        if v and not _REDIRECT_URL.fullmatch(v):
+            raise ValueError("SSO_APP_REDIRECT_URL must be an absolute https URL without a fragment")
+        return v
+
     @property
     def redirect_url(self) -> str:
-        return self.app_redirect_url or f"{self.public_url}/_local/app/callback"
+        """Where the ACS sends the browser with ?code=; empty when not configured (the ACS will not start)."""
+        return self.app_redirect_url
 
     @property
     def accept_url(self) -> str:
@@ -84,6 +105,9 @@ class Settings(BaseModel):
             "invite_accept_url": get("SSO_INVITE_ACCEPT_URL"),
             "invite_expiry_hours": get("SSO_INVITE_EXPIRY_HOURS"),
             "mail_sender": get("SSO_MAIL_SENDER"),
+            "mail_configuration_set": get("SSO_MAIL_CONFIGURATION_SET"),
+            "invite_daily_limit_tenant": get("SSO_INVITE_DAILY_LIMIT_TENANT"),
+            "invite_daily_limit_inviter": get("SSO_INVITE_DAILY_LIMIT_INVITER"),
             "local_outbox": get("SSO_LOCAL_OUTBOX"),
             "allow_http_loopback_idp": get("SSO_ALLOW_HTTP_LOOPBACK_IDP") in ("1", "true", "True"),
             "clock_skew_seconds": get("SSO_CLOCK_SKEW_SECONDS"),

@@ -3,12 +3,14 @@
 Items:
 - connection  pk=CONN#<id> sk=CONN                 (tenant_pk/tenant_sk for the tenant's list)
 - routing     pk=DOMAIN#<domain> sk=CONNECTION     (a domain routes to at most one connection)
-- idp entity  pk=IDPENTITY#<sha256> sk=IDP         (an IdP entity ID belongs to one tenant)
+
+An IdP entity ID is not unique: several connections, of one tenant or several, may name the same IdP (a
+multi-tenant IdP, or one directory serving two organisations). Isolation comes from each connection's own SP
+entity ID (the audience), ACS URL and certificates, never from a global claim on the IdP's name.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from typing import Any
@@ -25,24 +27,15 @@ class DomainHasConnection(Conflict):
     default_message = "One of these domains is already routed to another connection."
 
 
-class IdpEntityTaken(Conflict):
-    code = "idp_entity_taken"
-    default_message = "This IdP entity ID is already used by another organisation's connection."
-
-
-ID_PATTERN = re.compile(r"^conn_[0-9a-f]{20}$")
+ID_PATTERN = re.compile(r"conn_[0-9a-f]{20}")
 
 
 def plausible_connection_id(connection_id: str) -> bool:
-    return bool(ID_PATTERN.match(connection_id))
+    return ID_PATTERN.fullmatch(connection_id) is not None  # fullmatch: "$" allows a trailing newline
 
 
 def _pk(connection_id: str) -> str:
     return f"CONN#{connection_id}"
-
-
-def _entity_pk(entity_id: str) -> str:
-    return "IDPENTITY#" + hashlib.sha256(entity_id.encode()).hexdigest()
 
 
 def _to_item(conn: Connection) -> dict[str, Any]:
@@ -80,6 +73,39 @@ class ConnectionRepository:
         pointer = self.table.get(f"DOMAIN#{domain}", ROUTING_SK)
         return self.get(str(pointer["connection_id"])) if pointer else None
 
+    def routing_owner(self, domain: str) -> tuple[str, str] | None:
+        """(tenant id, connection id) the domain is routed to, or None."""
+        pointer = self.table.get(f"DOMAIN#{domain}", ROUTING_SK)
+        return (str(pointer["tenant_id"]), str(pointer["connection_id"])) if pointer else None
+
+    def routing_op(self, domain: str, conn: Connection, keep_own: bool = True) -> TxItem:
+        """Transaction item: ``domain`` routes to ``conn``. Another tenant's pointer is stale (the caller verified
+        the domain, and a domain has one verified owner); the tenant's own other connection keeps it, and with
+        ``keep_own`` the pointer may already name ``conn`` (switching it on again rewrites it)."""
+        condition = "attribute_not_exists(pk) OR tenant_id <> :t"
+        values = {":t": {"S": conn.tenant_id}}
+        if keep_own:
+            condition += " OR connection_id = :c"
+            values[":c"] = {"S": conn.id}
+        return (
+            "routing",
+            {
+                "Put": {
+                    "Item": serialize(
+                        {
+                            "pk": f"DOMAIN#{domain}",
+                            "sk": ROUTING_SK,
+                            "type": "domain_routing",
+                            "connection_id": conn.id,
+                            "tenant_id": conn.tenant_id,
+                        }
+                    ),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": values,
+                }
+            },
+        )
+
     def create(self, conn: Connection, extra_ops: list[TxItem] | None = None) -> None:
         ops: list[TxItem] = [
             (
@@ -92,29 +118,7 @@ class ConnectionRepository:
                 },
             )
         ]
-        for domain in conn.domains:
-            ops.append(
-                (
-                    "routing",
-                    {
-                        "Put": {
-                            "Item": serialize(
-                                {
-                                    "pk": f"DOMAIN#{domain}",
-                                    "sk": ROUTING_SK,
-                                    "type": "domain_routing",
-                                    "connection_id": conn.id,
-                                    "tenant_id": conn.tenant_id,
-                                }
-                            ),
-                            # Another tenant's pointer is stale: the caller verified this domain, and a domain has
-                            # one verified owner. The caller's own other connection keeps it (DomainHasConnection).
-                            "ConditionExpression": "attribute_not_exists(pk) OR tenant_id <> :t",
-                            "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
-                        }
-                    },
-                )
-            )
+        ops.extend(self.routing_op(domain, conn, keep_own=False) for domain in conn.domains)
         ops.extend(extra_ops or [])
         try:
             self.table.transact(ops)
@@ -135,8 +139,6 @@ class ConnectionRepository:
         try:
             self.table.transact([("connection", put), *(extra_ops or [])])
         except TransactionCancelled as exc:
-            if exc.failed_on("idp_entity"):
-                raise IdpEntityTaken() from exc
             raise ConcurrentChange() from exc
         return saved
 
@@ -212,42 +214,6 @@ class ConnectionRepository:
                     "ConditionExpression": "#s = :enabled",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": {":enabled": {"S": ConnectionStatus.ENABLED.value}},
-                }
-            },
-        )
-
-    @staticmethod
-    def claim_idp_entity_op(entity_id: str, conn: Connection) -> TxItem:
-        """Transaction item: the IdP entity ID belongs to this tenant (or is free)."""
-        return (
-            "idp_entity",
-            {
-                "Put": {
-                    "Item": serialize(
-                        {
-                            "pk": _entity_pk(entity_id),
-                            "sk": "IDP",
-                            "type": "idp_entity",
-                            "entity_id": entity_id,
-                            "tenant_id": conn.tenant_id,
-                            "connection_id": conn.id,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
-                    "ExpressionAttributeValues": {":t": {"S": conn.tenant_id}},
-                }
-            },
-        )
-
-    @staticmethod
-    def release_idp_entity_op(entity_id: str, conn: Connection) -> TxItem:
-        return (
-            "idp_entity_released",
-            {
-                "Delete": {
-                    "Key": key(_entity_pk(entity_id), "IDP"),
-                    "ConditionExpression": "attribute_not_exists(pk) OR connection_id = :c",
-                    "ExpressionAttributeValues": {":c": {"S": conn.id}},
                 }
             },
         )

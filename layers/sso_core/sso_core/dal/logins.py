@@ -6,6 +6,12 @@ Items:
 - assertion  pk=ASSERTION#<sha256>          sk=ASSERTION  (until NotOnOrAfter plus skew; conditional put)
 - code       pk=CODE#<sha256 of the code>   sk=CODE       (60 s; consumed by a conditional delete)
 - trace      pk=CONN#<connection id>        sk=LOGIN#<time>#<wall-clock ns>#<reference>
+             and the same entry under  pk=LOGINREF#<reference>  sk=LOGINREF  (the lookup by reference: one GetItem)
+- counter    pk=CONN#<connection id>        sk=LOGIN#<hour>#AGG#<reason>   (junk refusals: one item per hour and
+             reason, with a count, the first and the last reference; the reference encodes hour and reason)
+
+Junk is what anyone can post without a signature that verifies (``AGGREGATED_REASONS``): one item each would
+let a flood of it bury the real failures and grow the partition without bound.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -24,6 +30,58 @@ from sso_core.dal.table import Table, deserialize, error_code, key, serialize
 from sso_core.models.login_outcomes import Refusal
 
 TRACE_RETENTION = timedelta(days=90)
+
+# Refusals decided before any signature has verified (and before the message is read at all): counted per
+# connection, reason and hour. The order is part of the reference format (a reason's index is in the reference):
+# append only.
+AGGREGATED_REASONS = (
+    "too_large",
+    "malformed",
+    "doctype_forbidden",
+    "status_not_success",
+    "assertion_count",
+    "wrapped_signature",
+    "unsigned",
+    "weak_algorithm",
+    "unsupported_algorithm",
+    "signature_invalid",
+    "unknown_certificate",
+    "connection_disabled",
+    "idp_incomplete",
+)
+_AGGREGATE_MARK = "F"  # first hex digit of a counted refusal's reference; individual references never start so
+_HOUR = 3600
+
+
+def individual_reference() -> str:
+    """``SSO-XXXX-XXXX-XXXX`` (hex), random, never starting with the counted refusals' mark."""
+    raw = format(secrets.randbelow(15), "X") + secrets.token_hex(6).upper()[1:]
+    return f"SSO-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def aggregate_reference(reason: str, when: datetime) -> str:
+    """The reference of a counted refusal: mark, hour (6 hex digits), reason index (1), random (4)."""
+    hour = int(when.timestamp()) // _HOUR
+    raw = f"{_AGGREGATE_MARK}{hour:06X}{AGGREGATED_REASONS.index(reason):X}{secrets.token_hex(2).upper()}"
+    return f"SSO-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def _aggregate_key(reference: str) -> tuple[datetime, str] | None:
+    """(hour, reason) a counted refusal's reference names, or None (an individual or foreign reference)."""
+    raw = reference.removeprefix("SSO-").replace("-", "")
+    if len(raw) != 12 or not raw.startswith(_AGGREGATE_MARK):
+        return None
+    try:
+        hour, index = int(raw[1:7], 16), int(raw[7], 16)
+    except ValueError:
+        return None
+    if index >= len(AGGREGATED_REASONS):
+        return None
+    return datetime.fromtimestamp(hour * _HOUR, tz=UTC), AGGREGATED_REASONS[index]
+
+
+def _aggregate_sk(hour: datetime, reason: str) -> str:
+    return f"LOGIN#{hour.isoformat()}#AGG#{reason}"
 
 
 def sha256(value: str) -> str:
@@ -39,6 +97,12 @@ class StoredRequest:
     created_at: datetime
     expires_at: datetime
     enable_count: int = 0  # the connection's enable period the login started in
+
+
+@dataclass(frozen=True)
+class RedeemedCode:
+    payload: dict[str, Any]
+    enable_count: int  # the connection's enable period the code was issued in
 
 
 class RequestUnusable(Exception):
@@ -87,6 +151,25 @@ class LoginStateRepository:
             ),
             ConditionExpression="attribute_not_exists(pk)",
         )
+
+    def check_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> None:
+        """Raise ``RequestUnusable`` if the request was never issued, expired, or was issued for another connection
+        or browser, without using anything (a consistent read): the ACS checks this before it burns the assertion
+        in the replay cache, so a response posted from the wrong browser leaves the real user's login intact.
+        Whether the request was already used is left to ``consume_request``, the single use itself."""
+        item = self.table.get(f"AUTHNREQ#{request_id}", "AUTHNREQ")
+        if item is None:
+            raise RequestUnusable("request_unknown")
+        if item.get("connection_id") != connection_id:
+            raise RequestUnusable("request_other_connection")
+        if item.get("used_by"):
+            # Already used: nobody's login can succeed with it any more, so burning the assertion harms no one,
+            # and a replayed response (its cookie expired at the first use) is reported as ``replayed``.
+            return
+        if item.get("browser_hash") != browser_hash:
+            raise RequestUnusable("request_other_browser")
+        if int(item.get("expires_at") or 0) <= int(now.timestamp()):
+            raise RequestUnusable("request_expired")
 
     def consume_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> StoredRequest:
         """Use the request once, from the browser and for the connection it was issued to.
@@ -164,7 +247,8 @@ class LoginStateRepository:
             raise
 
     # ---- one-time codes ------------------------------------------------------------------------
-    def save_code(self, code: str, payload: dict[str, Any], expires_at: datetime) -> None:
+    def save_code(self, code: str, payload: dict[str, Any], expires_at: datetime, enable_count: int = 0) -> None:
+        """Store the code's payload with the connection's enable period it was issued in (``enable_count``)."""
         self.table.client.put_item(
             TableName=self.table.name,
             Item=serialize(
@@ -173,6 +257,7 @@ class LoginStateRepository:
                     "sk": "CODE",
                     "type": "login_code",
                     "payload": json.dumps(payload),
+                    "enable_count": enable_count,
                     "expires_at": int(expires_at.timestamp()),
                     "ttl": int(expires_at.timestamp()),
                 }
@@ -180,7 +265,7 @@ class LoginStateRepository:
             ConditionExpression="attribute_not_exists(pk)",
         )
 
-    def redeem_code(self, code: str, now: datetime) -> dict[str, Any] | None:
+    def redeem_code(self, code: str, now: datetime) -> RedeemedCode | None:
         """The payload of an unexpired, unused code, removing it; None otherwise (same for every failure)."""
         try:
             resp = self.table.client.delete_item(
@@ -194,27 +279,69 @@ class LoginStateRepository:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
-        payload: dict[str, Any] = json.loads(deserialize(resp["Attributes"])["payload"])
-        return payload
+        item = deserialize(resp["Attributes"])
+        payload: dict[str, Any] = json.loads(item["payload"])
+        return RedeemedCode(payload, int(item.get("enable_count") or 0))
 
     # ---- trace ------------------------------------------------------------------------------------
     def record_trace(self, connection_id: str, entry: TraceEntry) -> None:
-        self.table.client.put_item(
+        """One entry, in the connection's list and under its reference (both or neither)."""
+        body = {
+            "type": "login_trace",
+            "connection_id": connection_id,
+            "time": entry.time.isoformat(),
+            "reference": entry.reference,
+            "result": entry.result,
+            "reason": entry.reason,
+            "detail": entry.detail,
+            "email_domain": entry.email_domain,
+            "ttl": int((entry.time + TRACE_RETENTION).timestamp()),
+        }
+        # The wall clock's nanoseconds order the entries of one second: newest first holds within a second too
+        # (the trace time itself has whole seconds, like every SAML instant).
+        listed = {"pk": f"CONN#{connection_id}", "sk": f"LOGIN#{entry.time.isoformat()}#{time.time_ns():020d}"}
+        listed["sk"] += f"#{entry.reference}"
+        by_reference = {"pk": f"LOGINREF#{entry.reference}", "sk": "LOGINREF", **body, "type": "login_trace_ref"}
+        self.table.transact(
+            [{"Put": {"Item": serialize({**listed, **body})}}, {"Put": {"Item": serialize(by_reference)}}]
+        )
+
+    def count_refusal(self, connection_id: str, entry: TraceEntry) -> None:
+        """A junk refusal (``AGGREGATED_REASONS``, reference from ``aggregate_reference``): one counter per
+        connection, reason and hour, keeping the first and the last reference and time and the last detail."""
+        located = _aggregate_key(entry.reference)
+        if located is None:
+            raise ValueError("not a counted refusal's reference")
+        hour, reason = located
+        self.table.client.update_item(
             TableName=self.table.name,
-            Item=serialize(
+            Key=key(f"CONN#{connection_id}", _aggregate_sk(hour, reason)),
+            UpdateExpression=(
+                "SET #type = :type, #time = :time, #ref = :ref, #result = :reason, #reason = :reason, "
+                "#detail = :detail, #first_time = if_not_exists(#first_time, :time), "
+                "#first_ref = if_not_exists(#first_ref, :ref), #ttl = :ttl ADD #count :one"
+            ),
+            ExpressionAttributeNames={
+                "#type": "type",
+                "#time": "time",
+                "#ref": "reference",
+                "#result": "result",
+                "#reason": "reason",
+                "#detail": "detail",
+                "#first_time": "first_time",
+                "#first_ref": "first_reference",
+                "#ttl": "ttl",
+                "#count": "count",
+            },
+            ExpressionAttributeValues=serialize(
                 {
-                    "pk": f"CONN#{connection_id}",
-                    # The wall clock's nanoseconds order the entries of one second: newest first holds within
-                    # a second too (the trace time itself has whole seconds, like every SAML instant).
-                    "sk": f"LOGIN#{entry.time.isoformat()}#{time.time_ns():020d}#{entry.reference}",
-                    "type": "login_trace",
-                    "time": entry.time.isoformat(),
-                    "reference": entry.reference,
-                    "result": entry.result,
-                    "reason": entry.reason,
-                    "detail": entry.detail,
-                    "email_domain": entry.email_domain,
-                    "ttl": int((entry.time + TRACE_RETENTION).timestamp()),
+                    ":type": "login_trace_aggregate",
+                    ":time": entry.time.isoformat(),
+                    ":ref": entry.reference,
+                    ":reason": reason,
+                    ":detail": entry.detail,
+                    ":ttl": int((entry.time + TRACE_RETENTION).timestamp()),
+                    ":one": 1,
                 }
             ),
         )
@@ -224,29 +351,38 @@ class LoginStateRepository:
     ) -> tuple[list[TraceEntry], str | None]:
         """Newest first, ``limit`` a page; ``after`` is the previous page's cursor (opaque and URL-safe)."""
         items, cursor = self.table.newest_first(f"CONN#{connection_id}", "LOGIN#", limit, after)
-        return [_trace_entry(i) for i in items], cursor
+        # A counter sits at its hour's start in the key order; within a page, the last activity comes first.
+        entries = sorted((_trace_entry(i) for i in items), key=lambda e: e.time, reverse=True)
+        return entries, cursor
 
     def trace_by_reference(self, connection_id: str, reference: str) -> TraceEntry | None:
-        """The entry a refusal page showed, however old: the connection's trace is searched newest first (people
-        ask about recent failures, so this reads a page or two)."""
-        params: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
-            "FilterExpression": "#r = :r",
-            "ExpressionAttributeNames": {"#r": "reference"},
-            "ExpressionAttributeValues": serialize({":p": f"CONN#{connection_id}", ":s": "LOGIN#", ":r": reference}),
-            "ScanIndexForward": False,
-        }
-        for item in self.table.query(**params):
-            return _trace_entry(item)
-        return None
+        """The entry a refusal page showed, however old, with one GetItem: a counted refusal's reference names
+        its counter's key; any other is stored under its own key. Another connection's reference is None."""
+        located = _aggregate_key(reference)
+        if located is not None:
+            item = self.table.get(f"CONN#{connection_id}", _aggregate_sk(*located))
+            if item is None:
+                return None
+            found = _trace_entry(item)
+            return TraceEntry(found.time, reference, found.result, found.reason, found.detail, found.email_domain)
+        item = self.table.get(f"LOGINREF#{reference}", "LOGINREF")
+        if item is None or item.get("connection_id") != connection_id:
+            return None
+        return _trace_entry(item)
 
 
 def _trace_entry(item: dict[str, Any]) -> TraceEntry:
+    detail = str(item.get("detail") or "")
+    if item.get("type") == "login_trace_aggregate":
+        detail = (
+            f"{detail} ({int(item.get('count') or 0)} refusals for this reason in this hour, the first at "
+            f"{item.get('first_time')} with reference {item.get('first_reference')})"
+        )
     return TraceEntry(
         time=datetime.fromisoformat(str(item["time"])),
         reference=str(item["reference"]),
         result=str(item["result"]),
         reason=str(item["reason"]),
-        detail=str(item.get("detail") or ""),
+        detail=detail,
         email_domain=item.get("email_domain"),
     )

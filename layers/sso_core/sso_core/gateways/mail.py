@@ -44,12 +44,15 @@ class Mailer(Protocol):
 class SesMailer:
     """SES v2 ``SendEmail`` with simple content (HTML and plain text)."""
 
-    def __init__(self, sender: str, client: Any | None = None) -> None:
+    def __init__(self, sender: str, client: Any | None = None, configuration_set: str = "") -> None:
         self.sender = sender
+        self.configuration_set = configuration_set  # its event destination reports bounces and complaints
         self.client = client or boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
     def send(self, mail: OutgoingMail) -> str:
+        extra = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
         resp = self.client.send_email(
+            **extra,
             FromEmailAddress=self.sender,
             Destination={"ToAddresses": [mail.to]},
             Content={
@@ -94,7 +97,7 @@ def mailer_for(settings: Settings) -> Mailer:
     """The outbox when ``local_outbox`` is set (local stack), else SES."""
     if settings.local_outbox:
         return OutboxMailer(settings.mail_sender, Path(settings.local_outbox))
-    return SesMailer(settings.mail_sender)
+    return SesMailer(settings.mail_sender, configuration_set=settings.mail_configuration_set)
 
 
 def header_value(value: str) -> str:

@@ -1,7 +1,9 @@
 """The SP signing key pair, kept in Secrets Manager.
 
-A new deployment gets a key without a manual step: the first function that needs it generates one and stores
-it with a fixed client request token, so concurrent cold starts converge on a single key. The secret may also
+A new deployment gets a key without a manual step: creating the first connection generates one and stores it
+(``ensure_sp_keys``, the connections function, the only one allowed to write the secret) with a fixed client
+request token, so concurrent creations converge on a single key. Every other function only reads it
+(``load_sp_keys``); a missing key is ``SpKeyMissing`` (503), never a write. The secret may also
 hold a ``next`` certificate (and key) published in the metadata ahead of a rotation.
 """
 
@@ -17,11 +19,18 @@ from botocore.exceptions import ClientError
 
 from sso_core.aws_clients import aws_client, reset_clients
 from sso_core.clock import utcnow
+from sso_core.models.errors import DomainError
 from sso_core.observability import logger
 from sso_core.saml.certificates import generate_sp_keypair
 
 CACHE_SECONDS = 300
 INITIAL_VERSION_TOKEN = "sso-initial-sp-signing-key-000001"
+
+
+class SpKeyMissing(DomainError):
+    status = 503
+    code = "sp_key_unavailable"
+    default_message = "The service's SAML signing key is not available yet; try again shortly."
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,13 @@ def _parse(secret: str) -> SpKeys:
     return SpKeys(current["key_pem"], current["cert_pem"], nxt.get("cert_pem"), nxt.get("key_pem"))
 
 
-def load_sp_keys(secret_id: str, common_name: str, create_if_missing: bool = True) -> SpKeys:
-    """The SP keys (cached for a few minutes per process)."""
+def ensure_sp_keys(secret_id: str, common_name: str) -> SpKeys:
+    """The SP keys, generating and storing the first pair if there is none (the connections function only)."""
+    return load_sp_keys(secret_id, common_name, create_if_missing=True)
+
+
+def load_sp_keys(secret_id: str, common_name: str, create_if_missing: bool = False) -> SpKeys:
+    """The SP keys (cached for a few minutes per process); ``SpKeyMissing`` if none was stored yet."""
     with _lock:
         hit = _cache.get(secret_id)
         if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
@@ -71,8 +85,11 @@ def _fetch(secret_id: str, common_name: str, create_if_missing: bool) -> SpKeys:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         # A secret created by the template has no value until the first key is stored.
-        if code != "ResourceNotFoundException" or not create_if_missing:
+        if code != "ResourceNotFoundException":
             raise
+        if not create_if_missing:
+            logger.error("SP signing key missing: it is stored when the first connection is created")
+            raise SpKeyMissing() from None
     key_pem, cert_pem = generate_sp_keypair(common_name, utcnow())
     value = json.dumps({"current": {"key_pem": key_pem, "cert_pem": cert_pem}, "next": None})
     try:

@@ -102,8 +102,9 @@ class TxtResolver:
 
 
 def _txt_rrsets(answer: dns.resolver.Answer) -> list[dns.rrset.RRset]:
-    """TXT rrsets of the answer section, including those reached through a CNAME chain."""
-    response = answer.response
-    if not isinstance(response, dns.message.Message):
-        return []
-    return [rrset for rrset in response.answer if rrset.rdtype == dns.rdatatype.TXT]
+    """The TXT rrset at the end of the queried name's CNAME chain, and nothing else of the answer section.
+
+    dnspython follows the chain from the question's name (``Message.resolve_chaining``) and keeps the rrset of the
+    queried type at its end; an unrelated TXT rrset a resolver put in the answer section is ignored.
+    """
+    return [answer.rrset] if answer.rrset is not None and answer.rrset.rdtype == dns.rdatatype.TXT else []

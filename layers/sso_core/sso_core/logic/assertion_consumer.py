@@ -15,11 +15,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sso_core.clock import Clock, utcnow
-from sso_core.config import Settings
+from sso_core.config import ConfigurationError, Settings
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
-from sso_core.dal.logins import AlreadyUsed, LoginStateRepository, RequestUnusable, StoredRequest, TraceEntry
+from sso_core.dal.logins import (
+    AGGREGATED_REASONS,
+    AlreadyUsed,
+    LoginStateRepository,
+    RequestUnusable,
+    StoredRequest,
+    TraceEntry,
+    aggregate_reference,
+    individual_reference,
+)
 from sso_core.dal.table import Table
+from sso_core.log_safe import SENTENCE_LIMIT, bounded
 from sso_core.logic.login_start import BindingCookie, browser_hash, cookie_name, sp_identity
 from sso_core.logic.memberships import MembershipRefused, member_for_sso_login, record_sso_login
 from sso_core.logic.sso_configuration import idp_settings
@@ -44,12 +54,14 @@ class AcsResult:
 
 
 def new_reference() -> str:
-    raw = secrets.token_hex(6).upper()
-    return f"SSO-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    return individual_reference()
 
 
 class AcsService:
     def __init__(self, settings: Settings, table: Table, clock: Clock = utcnow) -> None:
+        if not settings.redirect_url:
+            # No local-only fallback in a deployed stack: without it a successful login has nowhere to go.
+            raise ConfigurationError("SSO_APP_REDIRECT_URL is not set: the ACS cannot hand codes to the application")
         self.settings = settings
         self.table = table
         self.clock = clock
@@ -67,7 +79,8 @@ class AcsService:
             return self._refuse(conn, reference, refusal)
         code = secrets.token_urlsafe(32)
         now = self.clock()
-        self.state.save_code(code, self._profile(conn, login, membership, request.return_to), now + CODE_LIFETIME)
+        profile = self._profile(conn, login, membership, request.return_to)
+        self.state.save_code(code, profile, now + CODE_LIFETIME, conn.enable_count)
         self.connections.record_success(conn.id, now)
         self._trace(conn, reference, "success", "success", "code issued", login.email_domain)
         metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
@@ -113,14 +126,18 @@ class AcsService:
             )
         except AcsRejected as exc:
             raise _Refused(exc.reason, exc.detail) from None
-        skew = timedelta(seconds=self.settings.clock_skew_seconds)
-        try:
-            self.state.remember_assertion(login.issuer, login.assertion_id, login.assertion_not_on_or_after + skew)
-        except AlreadyUsed:
-            raise _Refused(Refusal.REPLAYED, email_domain=login.email_domain) from None
         name = cookie_name(login.in_response_to)
         nonce = cookies.get(name, "")
         try:
+            # The browser binding first, without using anything: a response posted from the wrong browser must
+            # not burn the assertion the real user's browser is about to post.
+            self.state.check_request(login.in_response_to, conn.id, browser_hash(nonce), now)
+            skew = timedelta(seconds=self.settings.clock_skew_seconds)
+            try:
+                keep_until = login.assertion_not_on_or_after + skew
+                self.state.remember_assertion(login.issuer, login.assertion_id, keep_until)
+            except AlreadyUsed:
+                raise _Refused(Refusal.REPLAYED, email_domain=login.email_domain) from None
             request = self.state.consume_request(login.in_response_to, conn.id, browser_hash(nonce), now)
         except RequestUnusable as exc:
             missing = not nonce and exc.reason is Refusal.REQUEST_OTHER_BROWSER
@@ -169,7 +186,13 @@ class AcsService:
 
     # ---- refusals -------------------------------------------------------------------------------------
     def _refuse(self, conn: Connection, reference: str, refusal: _Refused) -> AcsResult:
-        self._trace(conn, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
+        if refusal.reason in AGGREGATED_REASONS:  # junk: counted per hour and reason, not stored one by one
+            now = self.clock()
+            reference = aggregate_reference(refusal.reason, now)
+            entry = TraceEntry(now, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
+            self.state.count_refusal(conn.id, entry)
+        else:
+            self._trace(conn, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
         logger.warning(
             "SSO login refused",
             extra={
@@ -187,7 +210,8 @@ class AcsService:
     def _trace(
         self, conn: Connection, reference: str, result: str, reason: str, detail: str, domain: str | None
     ) -> None:
-        self.state.record_trace(conn.id, TraceEntry(self.clock(), reference, result, reason, detail[:500], domain))
+        entry = TraceEntry(self.clock(), reference, result, reason, bounded(detail, SENTENCE_LIMIT), domain)
+        self.state.record_trace(conn.id, entry)
 
 
 class _Refused(Exception):
@@ -196,5 +220,6 @@ class _Refused(Exception):
     def __init__(self, reason: str, detail: str | None = None, email_domain: str | None = None) -> None:
         super().__init__(reason)
         self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
-        self.detail = detail or REFUSALS[self.reason].sentence
+        # Details quote the message: log-safe and short. Without one, the vocabulary's sentence.
+        self.detail = bounded(detail or REFUSALS[self.reason].sentence, SENTENCE_LIMIT)
         self.email_domain = email_domain

@@ -60,16 +60,17 @@ def redeem(
     check_client(settings, authorization)
     if not code or len(code) > 256:
         raise InvalidCode()
-    payload = LoginStateRepository(table).redeem_code(code, clock())
-    if payload is None:
+    redeemed = LoginStateRepository(table).redeem_code(code, clock())
+    if redeemed is None:
         raise InvalidCode()
-    # The kill switch also stops codes issued just before it: a code is only good while SSO is on.
-    conn = ConnectionRepository(table).get(str(payload.get("connection_id", "")))
-    if conn is None or conn.status is not ConnectionStatus.ENABLED:
+    # The kill switch also stops codes issued just before it: a code is only good while SSO is on, and in the
+    # enable period it was issued in (switching off and on again within the code's lifetime starts a new one).
+    conn = ConnectionRepository(table).get(str(redeemed.payload.get("connection_id", "")))
+    if conn is None or conn.status is not ConnectionStatus.ENABLED or conn.enable_count != redeemed.enable_count:
         raise InvalidCode()
     # So does removing or deactivating the member (an admin, or SCIM provisioning) between login and redemption.
-    user = payload.get("user") or {}
+    user = redeemed.payload.get("user") or {}
     member = MembershipRepository(table).get(str(user.get("tenant_id", "")), str(user.get("user_id", "")))
     if member is None or member.status != "active":
         raise InvalidCode()
-    return payload
+    return redeemed.payload

@@ -36,6 +36,7 @@ from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.invitations import InvitationRepository, PendingExists, TransactionConflict
+from sso_core.dal.mail_limits import MailLimitRepository, QuotaExceeded
 from sso_core.dal.table import Table
 from sso_core.dal.users import MembershipRepository
 from sso_core.gateways.mail import Mailer, header_value, invitation_mail
@@ -43,7 +44,7 @@ from sso_core.logic.login_routing import sso_connection_for_email
 from sso_core.logic.memberships import check_grant
 from sso_core.models.audit import Actor
 from sso_core.models.emails import normalise_email
-from sso_core.models.errors import ConcurrentChange, InvalidRequest
+from sso_core.models.errors import ConcurrentChange, Conflict, DomainError, InvalidRequest
 from sso_core.models.identity import Caller
 from sso_core.models.invitations import (
     AcceptOut,
@@ -66,7 +67,24 @@ from sso_core.models.users import AlreadyMember, Membership, RoleEscalation
 from sso_core.observability import logger
 
 TOKEN_BYTES = 32  # 256 bits
-INVITATION_ID = re.compile(r"^inv_[0-9a-f]{32}$")
+INVITATION_ID = re.compile(r"inv_[0-9a-f]{32}")
+
+
+class InvitationLimitReached(DomainError):
+    status = 429
+    code = "invitation_limit_reached"
+    default_message = "The daily limit of invitation mail is reached; try again tomorrow (UTC)."
+
+
+class AddressSuppressed(Conflict):
+    code = "address_suppressed"
+    default_message = "Mail to this address bounced or was reported as spam; it is not mailed again."
+
+
+def plausible_invitation_id(invitation_id: str) -> bool:
+    return INVITATION_ID.fullmatch(invitation_id) is not None  # "^...$" with match() allows a trailing newline
+
+
 LIST_FILTERS: tuple[ListFilter, ...] = ("pending", "accepted", "revoked", "expired")
 MAX_IDEMPOTENCY_KEY = 255
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -199,6 +217,7 @@ class InvitationService:
             existing = self.repo.pending_for_email(caller.tenant_id, email)
             if existing is not None and existing.status is InvitationStatus.PENDING:
                 return self._existing(caller, existing)
+            self._may_mail(caller, email)
             now = self.clock()
             token = self.token_factory()
             inv = Invitation(
@@ -234,6 +253,31 @@ class InvitationService:
         # Pending but expired: inviting again renews it with a fresh link rather than making a second one.
         return InvitationCreated(created=False, invitation=self._resend(caller, existing))
 
+    def _may_mail(self, caller: Caller, email: str) -> None:
+        """Refuse an address SES reported (bounce, complaint), then count the mail against today's budgets.
+        Counted before anything is written: over a limit, nothing is stored and nothing is sent."""
+        limits = MailLimitRepository(self.table)
+        if limits.suppressed(email) is not None:
+            raise AddressSuppressed()
+        try:
+            limits.count_invitation_mail(
+                caller.tenant_id,
+                caller.email,
+                self.clock(),
+                self.settings.invite_daily_limit_tenant,
+                self.settings.invite_daily_limit_inviter,
+            )
+        except QuotaExceeded as exc:
+            limit = (
+                self.settings.invite_daily_limit_tenant
+                if exc.scope == "tenant"
+                else self.settings.invite_daily_limit_inviter
+            )
+            who = "this organisation" if exc.scope == "tenant" else "you"
+            raise InvitationLimitReached(
+                f"Invitation mail is limited to {limit} per day for {who}; try again tomorrow (UTC)."
+            ) from None
+
     def _discard(self, caller: Caller, inv: Invitation) -> None:
         discarded = self.audit.put_op(
             inv.tenant_id, caller, "invitation.discarded", inv.id, _audited(inv), {"reason": "mail_not_sent"}
@@ -268,7 +312,7 @@ class InvitationService:
         return InvitationList(invitations=[i for i in found if status is None or i.status == status])
 
     def _get(self, caller: Caller, invitation_id: str) -> Invitation:
-        if not INVITATION_ID.match(invitation_id):
+        if not plausible_invitation_id(invitation_id):
             raise InvitationNotFound()
         inv = self.repo.get(caller.tenant_id, invitation_id)
         if inv is None:
@@ -306,6 +350,7 @@ class InvitationService:
             raise RoleEscalation()
         if inv.status is not InvitationStatus.PENDING:
             raise InvitationNotPending()
+        self._may_mail(caller, inv.email)
         now = self.clock()
         token = self.token_factory()
         renewed = inv.model_copy(

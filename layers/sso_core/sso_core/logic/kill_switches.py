@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
-from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.connections import ConnectionRepository, DomainHasConnection
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.sso_access import EntitlementRepository
 from sso_core.dal.table import Table, TxItem
@@ -134,6 +134,7 @@ class KillSwitchService:
                 self.conn_repo.status_change_op(conn, target, now),
                 # Support revoking access at this moment wins: enabling commits only while access is granted.
                 EntitlementRepository(self.table).granted_check(caller.tenant_id),
+                *self._routing_ops(conn),
                 self.audit.put_op(
                     caller.tenant_id,
                     caller,
@@ -244,3 +245,14 @@ class KillSwitchService:
         if not owners:
             raise NoBreakGlassOwner()
         return conn, owners[0]
+
+    def _routing_ops(self, conn: Connection) -> list[TxItem]:
+        """Switching on (re)writes the routing of each of the connection's domains: deleting a domain drops its
+        pointer, and re-verifying it must route it again. A domain the tenant has since connected to another of
+        its connections stays there (409 domain_has_connection); the write is conditioned on that, so a
+        concurrent create makes this transaction fail and be retried."""
+        for domain in conn.domains:
+            owner = self.conn_repo.routing_owner(domain)
+            if owner is not None and owner[0] == conn.tenant_id and owner[1] != conn.id:
+                raise DomainHasConnection()
+        return [self.conn_repo.routing_op(domain, conn) for domain in conn.domains]

@@ -6,6 +6,7 @@ Enabling and disabling (the kill switch) live in ``kill_switch.py``.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes
 
@@ -15,6 +16,7 @@ from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
+from sso_core.gateways.sp_keys import ensure_sp_keys
 from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import (
@@ -118,6 +120,10 @@ class ConnectionService:
     def create(self, caller: Caller, raw_domains: list[str]) -> ConnectionOut:
         require_sso_access(self.table, caller.tenant_id)
         domains = self.verified_domains(caller.tenant_id, raw_domains)
+        if self.settings.sp_key_secret_id:
+            # The SP signing key's one writer: before any connection exists nothing needs it, and every reader
+            # (metadata, login, ACS) may only read it.
+            ensure_sp_keys(self.settings.sp_key_secret_id, urlsplit(self.settings.public_url).hostname or "sso")
         now = self.clock()
         conn = Connection(
             id="conn_" + secrets.token_hex(10),
@@ -179,10 +185,8 @@ class ConnectionService:
             )
             warnings = [w for c in checked for w in c.warnings]
         updated = conn.model_copy(update={"idp": idp, "updated_at": now})
-        ops = [ConnectionRepository.claim_idp_entity_op(idp.entity_id, conn)]
-        if conn.idp is not None and conn.idp.entity_id != idp.entity_id:
-            ops.append(ConnectionRepository.release_idp_entity_op(conn.idp.entity_id, conn))
-        ops.append(
+        # No claim on the IdP entity ID: several connections may name one IdP (see dal/connections.py).
+        ops = [
             self.audit.put_op(
                 caller.tenant_id,
                 caller,
@@ -192,7 +196,7 @@ class ConnectionService:
                 idp_summary(idp),
                 now,
             )
-        )
+        ]
         saved = self.repo.save(updated, conn.version, ops)
         logger.info("connection IdP imported", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
         return conn, saved, self.to_out(saved, warnings)

@@ -27,7 +27,13 @@ from sso_core.models.identity import Caller
 from sso_core.models.users import Membership, RoleEscalation, UpdateUserRequest, UserList, UserNotFound, UserOut
 from sso_core.observability import logger
 
-USER_ID = re.compile(r"^usr_[0-9a-f]{32}$")
+USER_ID = re.compile(r"usr_[0-9a-f]{32}")
+
+
+def plausible_user_id(user_id: str) -> bool:
+    return USER_ID.fullmatch(user_id) is not None  # a full match: "^...$" with match() allows a trailing newline
+
+
 TransactOps = list[TxItem]  # (a module-level name: UserService.list shadows the builtin in the class)
 
 
@@ -66,7 +72,7 @@ class UserService:
         return UserList(users=[to_out(m) for m in self.repo.list_for_tenant(caller.tenant_id)])
 
     def _get(self, caller: Caller, user_id: str) -> Membership:
-        if not USER_ID.match(user_id):
+        if not plausible_user_id(user_id):
             raise UserNotFound()
         member = self.repo.get(caller.tenant_id, user_id)
         if member is None:

@@ -17,7 +17,7 @@ from publicsuffixlist import PublicSuffixList
 from sso_core.models.emails import parse_email
 from sso_core.models.errors import InvalidDomain
 
-_LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LDH_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 # Mailbox providers whose domains no single customer can own.
 CONSUMER_MAIL_DOMAINS = frozenset(
@@ -113,7 +113,7 @@ def normalise_domain(raw: object) -> str:
     for label in labels:
         if len(label) > 63 or not label:
             raise InvalidDomain("Each label of a domain name is 1 to 63 characters long.")
-        if not _LDH_LABEL.match(label):
+        if not _LDH_LABEL.fullmatch(label):
             raise InvalidDomain(f"The label '{label}' is not a valid host name label.")
     if labels[-1].isdigit():
         raise InvalidDomain("IP addresses cannot be claimed.")

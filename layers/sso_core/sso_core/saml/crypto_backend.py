@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from saml2.sigver import CryptoBackend, SigverError
 
+from sso_core.log_safe import SENTENCE_LIMIT, bounded
 from sso_core.models.login_outcomes import Refusal
 from sso_core.saml import safe_xml
 from sso_core.saml.certificates import CertificateUnreadable, certificate_der
@@ -76,6 +77,7 @@ class SignatureRejected(SigverError):
     """
 
     def __init__(self, reason: str, detail: str) -> None:
+        detail = bounded(detail, SENTENCE_LIMIT)  # log-safe whatever a caller put in
         super().__init__(detail)
         self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
         self.detail = detail
@@ -90,9 +92,11 @@ def _check_algorithm(algorithm: str | None, allowed: Iterable[str], what: str) -
     if not algorithm:
         raise SignatureRejected("signature_invalid", f"The signature has no {what}.")
     if is_weak(algorithm):
-        raise SignatureRejected("weak_algorithm", f"The signature uses a refused {what}: {algorithm}.")
+        raise SignatureRejected("weak_algorithm", f"The signature uses a refused {what}: {bounded(algorithm)}.")
     if algorithm not in allowed:
-        raise SignatureRejected("unsupported_algorithm", f"The signature uses an unsupported {what}: {algorithm}.")
+        raise SignatureRejected(
+            "unsupported_algorithm", f"The signature uses an unsupported {what}: {bounded(algorithm)}."
+        )
 
 
 def _only_child(parent: etree._Element, local: str) -> etree._Element:

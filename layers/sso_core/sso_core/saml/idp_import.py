@@ -137,6 +137,10 @@ def parse_idp_metadata(xml: str, now: datetime, *, allow_http_loopback: bool = F
         raise InvalidIdpMetadata("The metadata is larger than 1 MiB.")
     try:
         root = safe_xml.parse(xml.lstrip("\ufeff"))
+    except safe_xml.UnsafeEncoding:
+        raise InvalidIdpMetadata(
+            "The metadata must be UTF-8 text (no NUL, no other encoding or byte-order mark)."
+        ) from None
     except safe_xml.UnsafeXml as exc:
         if exc.reason == "doctype_forbidden":
             raise InvalidIdpMetadata("The metadata contains a DOCTYPE or ENTITY declaration; remove it.") from None

@@ -34,6 +34,7 @@ from saml2 import validate as saml2_validate
 from saml2.client import Saml2Client
 from saml2.xml.schema import XMLSchemaError
 
+from sso_core.log_safe import SENTENCE_LIMIT, bounded
 from sso_core.models.emails import parse_email
 from sso_core.models.login_outcomes import Refusal
 from sso_core.saml import safe_xml
@@ -105,6 +106,7 @@ class AcsRejected(Exception):
     beyond the asserted email's domain)."""
 
     def __init__(self, reason: str, detail: str) -> None:
+        detail = bounded(detail, SENTENCE_LIMIT)  # printable ASCII, capped: it goes to logs and the trace
         super().__init__(f"{reason}: {detail}")
         self.reason = Refusal(reason)
         self.detail = detail

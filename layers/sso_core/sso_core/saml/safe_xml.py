@@ -10,6 +10,7 @@ from base64 import b64decode
 
 from lxml import etree
 
+from sso_core.log_safe import SENTENCE_LIMIT, bounded
 from sso_core.models.login_outcomes import Refusal
 
 
@@ -17,10 +18,23 @@ class UnsafeXml(Exception):
     """The input was refused before or while parsing. ``reason`` is a stable code."""
 
     def __init__(self, reason: str, detail: str) -> None:
+        detail = bounded(detail, SENTENCE_LIMIT)
         super().__init__(detail)
         self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
         self.detail = detail
 
+
+class UnsafeEncoding(UnsafeXml):
+    """Not UTF-8 text: a NUL, another byte-order mark, or a declared encoding other than UTF-8."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("malformed", detail)
+
+
+# Byte-order marks of encodings other than UTF-8, as bytes and as they read when such bytes were taken for
+# Latin-1 text (a str handed over in JSON); UTF-32LE's starts like UTF-16LE's.
+_FOREIGN_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\x2b\x2f\x76")
+_FOREIGN_BOM_TEXT = (*(b.decode("latin-1") for b in _FOREIGN_BOMS), "\ufffe")
 
 # Any document type declaration or entity declaration, in any case, anywhere in the text.
 _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -51,16 +65,29 @@ def _parser() -> etree.XMLParser:
 
 def decode_text(data: bytes) -> str:
     """UTF-8 only (with or without a BOM): another encoding could hide a DOCTYPE from the text check."""
+    if data.startswith(_FOREIGN_BOMS):
+        raise UnsafeEncoding("The message starts with the byte-order mark of an encoding other than UTF-8.")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UnsafeXml("malformed", "The message is not UTF-8 text.") from exc
-    declared = _ENCODING.match(text)
-    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
-        raise UnsafeXml("malformed", "The message declares an encoding other than UTF-8.")
+        raise UnsafeEncoding("The message is not UTF-8 text.") from exc
+    check_text(text)
     return text
+
+
+def check_text(text: str) -> None:
+    """Text a parser may see: no NUL (UTF-16 without a byte-order mark reads as ASCII with NULs, which would
+    hide a DOCTYPE from the raw-text check and let libxml2 switch encodings), no other encoding's byte-order
+    mark, no declared encoding but UTF-8."""
+    if "\x00" in text:
+        raise UnsafeEncoding("The message contains NUL characters (UTF-16 or binary data, not UTF-8 text).")
+    if text.lstrip("\ufeff").startswith(_FOREIGN_BOM_TEXT):
+        raise UnsafeEncoding("The message starts with the byte-order mark of an encoding other than UTF-8.")
+    declared = _ENCODING.match(text.lstrip("\ufeff"))
+    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise UnsafeEncoding("The message declares an encoding other than UTF-8.")
 
 
 def refuse_declarations(text: str) -> None:
@@ -87,6 +114,7 @@ def decode_form_value(value: str, max_bytes: int) -> str:
 
 def parse(text: str) -> etree._Element:
     """Parse text already passed through ``refuse_declarations``; returns the root element."""
+    check_text(text)
     refuse_declarations(text)
     try:
         root = etree.fromstring(text.encode("utf-8"), parser=_parser())
