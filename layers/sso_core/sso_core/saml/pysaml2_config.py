@@ -10,10 +10,12 @@ certificate or URL is a different key and never hits a stale entry.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -22,7 +24,7 @@ from saml2.config import SPConfig
 
 from sso_core.saml import saml_schema
 from sso_core.saml.certificates import base64_body
-from sso_core.saml.crypto_backend import InProcessBackend
+from sso_core.saml.crypto_backend import CertificateRef, InProcessBackend
 from sso_core.saml.xml_names import (
     BINDING_HTTP_POST,
     BINDING_HTTP_REDIRECT,
@@ -125,6 +127,32 @@ def _config_dict(sp: SpIdentity, idp: IdpSettings | None) -> dict[str, object]:
     return config
 
 
+class _InProcessCertificates:
+    """The connection's metadata as pysaml2's signature check sees it: the same store, except
+    that a certificate the backend holds comes back as a ``CertificateRef`` (resolved in memory)
+    instead of a string pysaml2 would write to a temporary file before every check."""
+
+    def __init__(self, store: Any, backend: InProcessBackend) -> None:
+        self._store = store
+        self._refs = {t.der: CertificateRef(t.reference) for t in backend.trusted}
+
+    def certs(self, entity_id: str, descriptor: str, use: str = "signing") -> list[tuple[Any, Any]]:
+        return [(name, self._ref(cert)) for name, cert in self._store.certs(entity_id, descriptor, use)]
+
+    def _ref(self, cert: Any) -> Any:
+        try:
+            der = base64.b64decode(cert, validate=False)
+        except (binascii.Error, TypeError, ValueError):
+            return cert
+        return self._refs.get(der, cert)
+
+    def __bool__(self) -> bool:
+        return bool(self._store)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
 def _install_backend(client: Saml2Client, sp: SpIdentity, idp: IdpSettings | None) -> None:
     backend = InProcessBackend(
         trusted_certificates_pem=idp.certificates if idp else (),
@@ -132,6 +160,8 @@ def _install_backend(client: Saml2Client, sp: SpIdentity, idp: IdpSettings | Non
         signing_cert_pem=sp.cert_pem,
     )
     client.sec.crypto = backend
+    if client.sec.metadata is not None:
+        client.sec.metadata = _InProcessCertificates(client.sec.metadata, backend)
     client.sec.my_cert = base64_body(sp.cert_pem)  # goes into the KeyInfo of our signatures
     client.sec.only_use_keys_in_metadata = True
 
