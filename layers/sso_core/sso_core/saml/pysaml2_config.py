@@ -13,9 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -25,9 +24,9 @@ from saml2.config import SPConfig
 from sso_core.saml import saml_schema
 from sso_core.saml.certificates import base64_body
 from sso_core.saml.crypto_backend import CertificateRef, InProcessBackend
+from sso_core.saml.parties import BINDINGS, Binding, IdpSettings, SpIdentity
 from sso_core.saml.xml_names import (
     BINDING_HTTP_POST,
-    BINDING_HTTP_REDIRECT,
     DIGEST_SHA256,
     NAMEID_FORMAT_EMAIL,
     NS_DS,
@@ -42,39 +41,8 @@ logging.getLogger("saml2").setLevel(logging.CRITICAL + 1)
 # pysaml2's schema check of signed elements, on libxml2 (see saml_schema.py for the measurement).
 saml_schema.install()
 
-Binding = Literal["post", "redirect"]
-BINDINGS = {"post": BINDING_HTTP_POST, "redirect": BINDING_HTTP_REDIRECT}
 CONFIG_CACHE_SIZE = 256
-
-
-@dataclass(frozen=True)
-class SpIdentity:
-    """This service as a SAML SP (one per deployment or per tenant: the engine does not care)."""
-
-    entity_id: str
-    acs_url: str
-    sign_in_url: str
-    key_pem: str
-    cert_pem: str
-    next_cert_pem: str | None = None
-
-
-@dataclass(frozen=True)
-class IdpSettings:
-    """One connection's IdP, as stored: certificates are PEM, the only ones that count."""
-
-    entity_id: str
-    sso_url: str
-    certificates: tuple[str, ...]
-    binding: Binding = "post"
-    signed_requests: bool = True
-
-    def __post_init__(self) -> None:
-        if self.binding not in BINDINGS:
-            raise ValueError(f"binding must be one of {sorted(BINDINGS)}")
-        if isinstance(self.certificates, str):  # a lone PEM string would iterate as characters
-            raise TypeError("certificates must be a tuple of PEM strings")
-
+__all__ = ["BINDINGS", "Binding", "IdpSettings", "SpIdentity", "backend_of", "idp_metadata_xml", "sp_client"]
 
 _md = ElementMaker(namespace=NS_MD, nsmap={"md": NS_MD, "ds": NS_DS})
 _ds = ElementMaker(namespace=NS_DS, nsmap={"ds": NS_DS})

@@ -16,7 +16,7 @@ from importlib.resources import files
 
 from lxml import etree
 
-from sso_core.saml import safe_xml
+from sso_core.saml import safe_xml, schema_hook
 
 # pysaml2's schemas import the W3C ones by their canonical URLs; the files ship beside them.
 _LOCAL_COPIES = {
@@ -75,10 +75,5 @@ class LibxmlSamlSchema:
 
 
 def install() -> None:
-    """Make pysaml2's signature checks validate with libxml2 (idempotent)."""
-    import saml2.xml.schema as pysaml2_schema
-
-    if not hasattr(pysaml2_schema, "_schema_validator_default"):  # pysaml2 is pinned; fail loudly if it moves
-        raise RuntimeError("pysaml2 no longer has saml2.xml.schema._schema_validator_default")
-    if not isinstance(pysaml2_schema._schema_validator_default, LibxmlSamlSchema):
-        pysaml2_schema._schema_validator_default = LibxmlSamlSchema()
+    """See ``sso_core.saml.schema_hook.install`` (kept here, where the validator lives)."""
+    schema_hook.install()
