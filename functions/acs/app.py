@@ -12,6 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sso_core import snapstart
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.http import create_resolver
@@ -20,6 +21,7 @@ from sso_core.logic.assertion_consumer import AcsService, new_reference
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
+snapstart.register()  # SnapStart: warm before the snapshot, re-seed after each restore
 MAX_FORM_BYTES = 400 * 1024  # the SAMLResponse itself is capped at 256 KiB by the validator
 
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from sso_core import snapstart
 from sso_core.config import get_settings
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.table import Table
@@ -21,6 +22,7 @@ from sso_core.models.errors import DomainError
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
+snapstart.register()  # SnapStart: warm before the snapshot, re-seed after each restore
 
 
 class DiscoverRequest(BaseModel):
