@@ -9,7 +9,13 @@ import sys
 # Quiet, like production at WARNING: one INFO line per verified domain would dominate the timing.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-BENCHMARKS = ["tests.benchmarks.bench_dns", "tests.benchmarks.bench_acs"]
+BENCHMARKS = [
+    "tests.benchmarks.bench_dns",
+    "tests.benchmarks.bench_acs",
+    "tests.benchmarks.bench_cold_start",
+    "tests.benchmarks.bench_login",
+    "tests.benchmarks.bench_memory",
+]
 
 
 def main() -> int:
