@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sso_core import snapstart
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.cookies import expired_binding_cookie
@@ -21,6 +22,7 @@ from sso_core.models.login_outcomes import Refusal, page_status
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
+snapstart.register()  # SnapStart: warm before the snapshot, re-seed after each restore
 MAX_FORM_BYTES = 400 * 1024  # the SAMLResponse itself is capped at 256 KiB by the validator
 
 

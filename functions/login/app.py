@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from sso_core import snapstart
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.cookies import binding_cookie
@@ -20,6 +21,7 @@ from sso_core.models.errors import DomainError
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
+snapstart.register()  # SnapStart: warm before the snapshot, re-seed after each restore
 
 
 class DiscoverRequest(BaseModel):

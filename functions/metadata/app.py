@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sso_core import snapstart
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.http import create_resolver
@@ -16,6 +17,7 @@ from sso_core.logic.sp_metadata import certificate_pem, metadata_xml
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
+snapstart.register()  # SnapStart: warm before the snapshot, re-seed after each restore
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
 
 

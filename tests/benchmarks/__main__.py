@@ -14,6 +14,9 @@ BENCHMARKS = [
     "tests.benchmarks.bench_acs",
     "tests.benchmarks.bench_scim",
     "tests.benchmarks.bench_load",
+    "tests.benchmarks.bench_cold_start",
+    "tests.benchmarks.bench_login",
+    "tests.benchmarks.bench_memory",
 ]
 
 

@@ -8,15 +8,18 @@ Indeterminate never changes a domain's state.
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import dns.exception
-import dns.message
-import dns.name
-import dns.nameserver
-import dns.rdatatype
-import dns.resolver
+# dnspython is imported by the first lookup, not at import: only the DNS checks need it, and the
+# handlers that merely hold a DomainService (kill switches, domain listing) would otherwise pay
+# for it at every cold start (about 60 ms of CPU; tests/benchmarks/bench_cold_start.py).
+if TYPE_CHECKING:
+    import dns.nameserver
+    import dns.resolver
+    import dns.rrset
 
 
 class CheckResult(enum.StrEnum):
@@ -50,8 +53,9 @@ def match_records(records: Iterable[str], expected: str) -> CheckResult:
     return CheckResult.VERIFIED if any(r.strip() == expected for r in records) else CheckResult.MISMATCH
 
 
-def parse_nameservers(specs: Sequence[str]) -> list[dns.nameserver.Nameserver]:
-    servers: list[dns.nameserver.Nameserver] = []
+def nameserver_addresses(specs: Sequence[str]) -> list[tuple[str, int]]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` specs as (host, port) pairs."""
+    addresses: list[tuple[str, int]] = []
     for spec in specs:
         host, port = spec, 53
         if spec.startswith("["):
@@ -60,8 +64,14 @@ def parse_nameservers(specs: Sequence[str]) -> list[dns.nameserver.Nameserver]:
         elif spec.count(":") == 1:
             host, port_text = spec.split(":")
             port = int(port_text)
-        servers.append(dns.nameserver.Do53Nameserver(host, port))
-    return servers
+        addresses.append((host, port))
+    return addresses
+
+
+def parse_nameservers(specs: Sequence[str]) -> list[dns.nameserver.Nameserver]:
+    import dns.nameserver
+
+    return [dns.nameserver.Do53Nameserver(host, port) for host, port in nameserver_addresses(specs)]
 
 
 class TxtResolver:
@@ -69,16 +79,36 @@ class TxtResolver:
 
     def __init__(self, nameservers: Sequence[str] = (), timeout: float = 2.0) -> None:
         if nameservers:
-            self._resolver = dns.resolver.Resolver(configure=False)
-            self._resolver.nameservers = parse_nameservers(nameservers)
-        else:
-            self._resolver = dns.resolver.Resolver(configure=True)
-        self._resolver.cache = None
-        self._resolver.timeout = timeout
-        self._resolver.lifetime = timeout
-        self._resolver.retry_servfail = False
+            nameserver_addresses(nameservers)  # a malformed port fails here, at construction, as before
+        self._nameservers = tuple(nameservers)
+        self._timeout = timeout
+        self._built: dns.resolver.Resolver | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def _resolver(self) -> dns.resolver.Resolver:
+        with self._lock:
+            if self._built is None:
+                import dns.resolver
+
+                if self._nameservers:
+                    resolver = dns.resolver.Resolver(configure=False)
+                    resolver.nameservers = parse_nameservers(self._nameservers)
+                else:
+                    resolver = dns.resolver.Resolver(configure=True)
+                resolver.cache = None
+                resolver.timeout = self._timeout
+                resolver.lifetime = self._timeout
+                resolver.retry_servfail = False
+                self._built = resolver
+            return self._built
 
     def lookup(self, name: str, expected: str) -> TxtLookup:
+        import dns.exception
+        import dns.name
+        import dns.rdatatype
+        import dns.resolver
+
         try:
             answer = self._resolver.resolve(
                 dns.name.from_text(name), dns.rdatatype.TXT, search=False, raise_on_no_answer=False
@@ -107,4 +137,6 @@ def _txt_rrsets(answer: dns.resolver.Answer) -> list[dns.rrset.RRset]:
     dnspython follows the chain from the question's name (``Message.resolve_chaining``) and keeps the rrset of the
     queried type at its end; an unrelated TXT rrset a resolver put in the answer section is ignored.
     """
+    import dns.rdatatype  # dnspython loads on the first lookup (cold start)
+
     return [answer.rrset] if answer.rrset is not None and answer.rrset.rdtype == dns.rdatatype.TXT else []

@@ -32,8 +32,8 @@ from sso_core.models.connections import (
 from sso_core.models.errors import InvalidRequest
 from sso_core.models.identity import Caller
 from sso_core.observability import logger
-from sso_core.saml import IdpSettings, parse_idp_metadata, validate_certificate, validate_sso_url
 from sso_core.saml.certificates import load_certificate
+from sso_core.saml.parties import IdpSettings
 
 
 def sp_details(settings: Settings, connection_id: str) -> SpDetails:
@@ -150,6 +150,8 @@ class ConnectionService:
         self, caller: Caller, connection_id: str, request: IdpFieldsRequest
     ) -> tuple[Connection, Connection, ConnectionOut]:
         """Import the IdP from metadata or fields. Returns (before, after, response)."""
+        from sso_core.saml import idp_import  # lxml and the metadata reader: this route only
+
         conn = self.get_connection(caller, connection_id)
         now = self.clock()
         loopback = self.settings.allow_http_loopback_idp
@@ -157,7 +159,7 @@ class ConnectionService:
         if request.metadata_xml is not None:
             if fields_given:
                 raise InvalidRequest("Give either metadata_xml or entity_id, sso_url and certificates, not both.")
-            imported = parse_idp_metadata(request.metadata_xml, now, allow_http_loopback=loopback)
+            imported = idp_import.parse_idp_metadata(request.metadata_xml, now, allow_http_loopback=loopback)
             sso_urls = dict(imported.sso_urls)
             if not any(sso_urls.values()):
                 raise InvalidRequest("The metadata names no SSO URL for the HTTP-POST or HTTP-Redirect binding.")
@@ -173,8 +175,8 @@ class ConnectionService:
         else:
             if not (request.entity_id and request.sso_url and request.certificates):
                 raise InvalidRequest("Give metadata_xml, or all of entity_id, sso_url and certificates.")
-            sso_url = validate_sso_url(request.sso_url.strip(), allow_http_loopback=loopback)
-            checked = [validate_certificate(c, now) for c in request.certificates]
+            sso_url = idp_import.validate_sso_url(request.sso_url.strip(), allow_http_loopback=loopback)
+            checked = [idp_import.validate_certificate(c, now) for c in request.certificates]
             idp = IdpConfig(
                 entity_id=request.entity_id.strip(),
                 sso_url=sso_url,

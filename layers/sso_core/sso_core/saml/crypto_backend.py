@@ -10,7 +10,10 @@ run them itself on its own tree and read identity from the bytes the signature c
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +170,51 @@ def check_unique_id(element: etree._Element) -> str:
 class TrustedCertificate:
     der: bytes
     key: xmlsec.Key
+    # The name pysaml2 passes back as ``cert_file`` for this certificate (see ``CertificateRef``).
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.reference:
+            object.__setattr__(self, "reference", f"{IN_PROCESS_CERTIFICATE}{hashlib.sha256(self.der).hexdigest()}")
+
+
+# pysaml2 writes every metadata certificate to a temporary file before each signature check
+# (about 0.18 ms on this machine, more than the RSA verification) unless the metadata hands it
+# something that is not a string and has a ``name``: ``CertificateRef`` is that, and its name
+# is resolved by ``InProcessBackend`` in memory. Never a path: nothing is opened for it.
+IN_PROCESS_CERTIFICATE = "in-process-certificate:sha256:"
+
+
+@dataclass(frozen=True)
+class CertificateRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class VerifiedSignature:
+    """One signature this request has already verified: the exact document text, the element
+    (``namespace:Local`` and ID, as pysaml2 names it) and the certificate that verified it."""
+
+    document: str
+    node_name: str
+    node_id: str
+    der: bytes
+
+
+_verified_in_this_request: ContextVar[tuple[VerifiedSignature, ...]] = ContextVar("verified_in_request", default=())
+
+
+@contextmanager
+def already_verified(*records: VerifiedSignature) -> Iterator[None]:
+    """Within the block, the backend answers pysaml2's check of exactly one of ``records``
+    without verifying again: the same bytes, element and key give the same answer (libxmlsec1
+    is deterministic), and recomputing it cost a parse and an RSA verification per login.
+    Any other document, element or certificate is verified in full."""
+    token = _verified_in_this_request.set(records)
+    try:
+        yield
+    finally:
+        _verified_in_this_request.reset(token)
 
 
 def trusted_certificates(pems: Iterable[str]) -> tuple[TrustedCertificate, ...]:
@@ -201,8 +249,9 @@ def _verification_context(key: xmlsec.Key) -> xmlsec.SignatureContext:
     return context
 
 
-def verify_element(element: etree._Element, certificates: Sequence[TrustedCertificate]) -> None:
-    """Verify the enveloped signature of ``element`` with one of ``certificates``, or raise.
+def verify_element(element: etree._Element, certificates: Sequence[TrustedCertificate]) -> TrustedCertificate:
+    """Verify the enveloped signature of ``element`` with one of ``certificates``, or raise;
+    returns the certificate that verified it.
 
     ``element`` must come from a parsed document (as every message does): lxml's find() does
     not match nodes that libxmlsec1's template functions created in place.
@@ -221,7 +270,7 @@ def verify_element(element: etree._Element, certificates: Sequence[TrustedCertif
             context.verify(signature)
         except xmlsec.Error:  # VerificationError included: try the next stored certificate
             continue
-        return
+        return trusted
     presented = _key_info_certificates(signature)
     if presented and not any(der == t.der for der in presented for t in certificates):
         raise SignatureRejected(
@@ -322,18 +371,25 @@ class InProcessBackend(CryptoBackend):  # type: ignore[misc]
         """
         if cert_type != "pem":
             return False
-        with open(cert_file, encoding="ascii") as handle:
-            try:
-                der = certificate_der(handle.read())
-            except CertificateUnreadable:
-                return False
-        chosen = [t for t in self._trusted if t.der == der]
+        if cert_file.startswith(IN_PROCESS_CERTIFICATE):
+            chosen = [t for t in self._trusted if t.reference == cert_file]
+        else:
+            with open(cert_file, encoding="ascii") as handle:
+                try:
+                    der = certificate_der(handle.read())
+                except CertificateUnreadable:
+                    return False
+            chosen = [t for t in self._trusted if t.der == der]
         if not chosen:
             return False
         text = signedtext.decode("utf-8") if isinstance(signedtext, bytes) else str(signedtext)
-        root = safe_xml.parse(text)
         if node_id is None:
             raise SignatureRejected("wrapped_signature", "No element ID was given to verify.")
+        wanted = (node_name, node_id, chosen[0].der)
+        for done in _verified_in_this_request.get():
+            if (done.node_name, done.node_id, done.der) == wanted and done.document == text:
+                return True
+        root = safe_xml.parse(text)
         element = _find_by_id(root, node_name, node_id)
         try:
             verify_element(element, chosen)

@@ -10,10 +10,11 @@ certificate or URL is a different key and never hits a stale entry.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -22,10 +23,10 @@ from saml2.config import SPConfig
 
 from sso_core.saml import saml_schema
 from sso_core.saml.certificates import base64_body
-from sso_core.saml.crypto_backend import InProcessBackend
+from sso_core.saml.crypto_backend import CertificateRef, InProcessBackend
+from sso_core.saml.parties import BINDINGS, Binding, IdpSettings, SpIdentity
 from sso_core.saml.xml_names import (
     BINDING_HTTP_POST,
-    BINDING_HTTP_REDIRECT,
     DIGEST_SHA256,
     NAMEID_FORMAT_EMAIL,
     NS_DS,
@@ -40,39 +41,8 @@ logging.getLogger("saml2").setLevel(logging.CRITICAL + 1)
 # pysaml2's schema check of signed elements, on libxml2 (see saml_schema.py for the measurement).
 saml_schema.install()
 
-Binding = Literal["post", "redirect"]
-BINDINGS = {"post": BINDING_HTTP_POST, "redirect": BINDING_HTTP_REDIRECT}
 CONFIG_CACHE_SIZE = 256
-
-
-@dataclass(frozen=True)
-class SpIdentity:
-    """This service as a SAML SP (one per deployment or per tenant: the engine does not care)."""
-
-    entity_id: str
-    acs_url: str
-    sign_in_url: str
-    key_pem: str
-    cert_pem: str
-    next_cert_pem: str | None = None
-
-
-@dataclass(frozen=True)
-class IdpSettings:
-    """One connection's IdP, as stored: certificates are PEM, the only ones that count."""
-
-    entity_id: str
-    sso_url: str
-    certificates: tuple[str, ...]
-    binding: Binding = "post"
-    signed_requests: bool = True
-
-    def __post_init__(self) -> None:
-        if self.binding not in BINDINGS:
-            raise ValueError(f"binding must be one of {sorted(BINDINGS)}")
-        if isinstance(self.certificates, str):  # a lone PEM string would iterate as characters
-            raise TypeError("certificates must be a tuple of PEM strings")
-
+__all__ = ["BINDINGS", "Binding", "IdpSettings", "SpIdentity", "backend_of", "idp_metadata_xml", "sp_client"]
 
 _md = ElementMaker(namespace=NS_MD, nsmap={"md": NS_MD, "ds": NS_DS})
 _ds = ElementMaker(namespace=NS_DS, nsmap={"ds": NS_DS})
@@ -125,6 +95,32 @@ def _config_dict(sp: SpIdentity, idp: IdpSettings | None) -> dict[str, object]:
     return config
 
 
+class _InProcessCertificates:
+    """The connection's metadata as pysaml2's signature check sees it: the same store, except
+    that a certificate the backend holds comes back as a ``CertificateRef`` (resolved in memory)
+    instead of a string pysaml2 would write to a temporary file before every check."""
+
+    def __init__(self, store: Any, backend: InProcessBackend) -> None:
+        self._store = store
+        self._refs = {t.der: CertificateRef(t.reference) for t in backend.trusted}
+
+    def certs(self, entity_id: str, descriptor: str, use: str = "signing") -> list[tuple[Any, Any]]:
+        return [(name, self._ref(cert)) for name, cert in self._store.certs(entity_id, descriptor, use)]
+
+    def _ref(self, cert: Any) -> Any:
+        try:
+            der = base64.b64decode(cert, validate=False)
+        except (binascii.Error, TypeError, ValueError):
+            return cert
+        return self._refs.get(der, cert)
+
+    def __bool__(self) -> bool:
+        return bool(self._store)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
 def _install_backend(client: Saml2Client, sp: SpIdentity, idp: IdpSettings | None) -> None:
     backend = InProcessBackend(
         trusted_certificates_pem=idp.certificates if idp else (),
@@ -132,6 +128,8 @@ def _install_backend(client: Saml2Client, sp: SpIdentity, idp: IdpSettings | Non
         signing_cert_pem=sp.cert_pem,
     )
     client.sec.crypto = backend
+    if client.sec.metadata is not None:
+        client.sec.metadata = _InProcessCertificates(client.sec.metadata, backend)
     client.sec.my_cert = base64_body(sp.cert_pem)  # goes into the KeyInfo of our signatures
     client.sec.only_use_keys_in_metadata = True
 

