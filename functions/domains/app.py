@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sso_core.config import get_settings
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
-from sso_core.edge.http import create_resolver, model_response, parse_body, require_role
+from sso_core.edge.http import create_resolver, model_response, page_limit, parse_body, require_role
 from sso_core.logic.domain_verification import DomainService
 from sso_core.models.domains import AddDomainRequest
 from sso_core.observability import logger, metrics, tracer
@@ -39,7 +39,8 @@ def add_domain() -> Response:
 @app.get("/domains")
 def list_domains() -> Response:
     caller = require_role(app, get_settings(), "owner")
-    return model_response(200, service().list(caller))
+    query = app.current_event.query_string_parameters or {}
+    return model_response(200, service().list(caller, page_limit(query), query.get("cursor")))
 
 
 @app.get("/domains/<domain>")

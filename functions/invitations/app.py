@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
-from sso_core.edge.http import create_resolver, model_response, parse_body, require_role
+from sso_core.edge.http import create_resolver, model_response, page_limit, parse_body, require_role
 from sso_core.edge.pages import accept_page, accepted_page, error_page, html_response
 from sso_core.gateways.mail import mailer_for
 from sso_core.logic.invitations import InvitationService
@@ -59,7 +59,8 @@ def create_invitation() -> Response:
 @app.get("/invitations")
 def list_invitations() -> Response:
     caller = require_role(app, get_settings(), "admin")
-    return model_response(200, service().list(caller, app.current_event.get_query_string_value("status")))
+    query = app.current_event.query_string_parameters or {}
+    return model_response(200, service().list(caller, query.get("status"), page_limit(query), query.get("cursor")))
 
 
 @app.delete("/invitations/<invitation_id>")

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
-from sso_core.edge.http import create_resolver, model_response, parse_body, require_role
+from sso_core.edge.http import create_resolver, model_response, page_limit, parse_body, require_role
 from sso_core.logic.users import UserService
 from sso_core.models.users import UpdateUserRequest
 from sso_core.observability import logger, metrics, tracer
@@ -27,7 +27,8 @@ def service() -> UserService:
 @app.get("/users")
 def list_users() -> Response:
     caller = require_role(app, get_settings(), "admin")
-    return model_response(200, service().list(caller))
+    query = app.current_event.query_string_parameters or {}
+    return model_response(200, service().list(caller, page_limit(query), query.get("cursor")))
 
 
 @app.patch("/users/<user_id>")

@@ -25,6 +25,7 @@ from sso_core.dal.table import (
     Table,
     TransactionCancelled,
     TxItem,
+    collect_page,
     error_code,
     key,
     serialize,
@@ -91,6 +92,25 @@ class DomainRepository:
         keys = [(str(i["pk"]), str(i["sk"])) for i in items]
         claims = [_from_item(i) for i in self.table.batch_get(keys)]
         return sorted(claims, key=lambda c: c.domain)
+
+    def page_of_claims(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[DomainClaim], str | None]:
+        """One page of the tenant's claims in domain order, and the next page's cursor (``InvalidCursor``)."""
+
+        def read(position: str | None, count: int) -> tuple[list[tuple[str, DomainClaim]], bool]:
+            keys, more = self.table.sorted_keys(
+                ("tenant_pk", f"TENANT#{tenant_id}"),
+                ("tenant_sk", "DOMAIN#"),
+                position,
+                count,
+                index=TENANT_INDEX,
+                start_key=lambda sort_key: (sort_key, _claim_sk(tenant_id)),
+            )
+            # The index is eventually consistent and keys-only: read each claim's current state (gone: skipped).
+            found = {(str(i["pk"]), str(i["sk"])): i for i in self.table.batch_get([(k["pk"], k["sk"]) for k in keys])}
+            rows = [(str(k["tenant_sk"]), found[(k["pk"], k["sk"])]) for k in keys if (k["pk"], k["sk"]) in found]
+            return [(sort_key, _from_item(item)) for sort_key, item in rows], more
+
+        return collect_page(read, "DOMAIN#", limit, cursor)
 
     def due_pages(self, now: datetime, page_size: int = 500) -> Iterator[list[DomainClaim]]:
         """Claims whose next check is due, a page at a time, from the sparse index only."""

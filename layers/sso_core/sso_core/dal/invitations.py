@@ -2,6 +2,7 @@
 
 Items:
 - invitation       pk=TENANT#<t>            sk=INVITE#<id>
+                   (tenant_pk=TENANT#<t> tenant_sk=INVITE#<created>#<id>: the by-tenant index lists them newest first)
 - pending pointer  pk=TENANT#<t>            sk=INVITEEMAIL#<email>  (invitation_id; exists while one is pending)
 - token pointer    pk=INVTOKEN#<sha256 hex> sk=INVTOKEN             (tenant_id, invitation_id; ttl)
 
@@ -13,11 +14,22 @@ together with creating the membership, so of two concurrent accepts exactly one 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sso_core.dal import users
-from sso_core.dal.table import Table, TransactionCancelled, TxItem, key, serialize, serialize_values
+from sso_core.dal.audit import sort_time
+from sso_core.dal.table import (
+    TENANT_INDEX,
+    Table,
+    TransactionCancelled,
+    TxItem,
+    collect_page,
+    key,
+    serialize,
+    serialize_values,
+)
 from sso_core.models.errors import ConcurrentChange
 from sso_core.models.invitations import Invitation, InvitationStatus, InvitationUnusable
 from sso_core.models.users import AlreadyMember, Membership
@@ -57,6 +69,8 @@ def _to_item(inv: Invitation) -> dict[str, Any]:
         "pk": users.tenant_pk(inv.tenant_id),
         "sk": _invite_sk(inv.id),
         "type": "invitation",
+        "tenant_pk": users.tenant_pk(inv.tenant_id),
+        "tenant_sk": f"{_invite_sk('')}{sort_time(inv.created_at)}#{inv.id}",
         **inv.model_dump(mode="json"),
         # Numeric copy of expires_at for condition expressions.
         "expires_epoch": _epoch(inv.expires_at),
@@ -143,6 +157,29 @@ class InvitationRepository:
             ConsistentRead=True,
         )
         return sorted((_from_item(i) for i in items), key=lambda i: (i.created_at, i.id), reverse=True)
+
+    def page(
+        self, tenant_id: str, limit: int, cursor: str | None, keep: Callable[[Invitation], bool] | None = None
+    ) -> tuple[list[Invitation], str | None]:
+        """One page of the tenant's invitations that ``keep`` accepts, newest first, and the next page's cursor
+        (``InvalidCursor``)."""
+
+        def read(position: str | None, count: int) -> tuple[list[tuple[str, Invitation]], bool]:
+            keys, more = self.table.sorted_keys(
+                ("tenant_pk", users.tenant_pk(tenant_id)),
+                ("tenant_sk", _invite_sk("")),
+                position,
+                count,
+                forward=False,
+                index=TENANT_INDEX,
+                start_key=lambda sort_key: (users.tenant_pk(tenant_id), _invite_sk(sort_key.rsplit("#", 1)[-1])),
+            )
+            # Keys-only and eventually consistent: each invitation's current state, read consistently.
+            found = {str(i["sk"]): i for i in self.table.batch_get([(k["pk"], k["sk"]) for k in keys])}
+            rows = [(str(k["tenant_sk"]), found[str(k["sk"])]) for k in keys if str(k["sk"]) in found]
+            return [(sort_key, _from_item(item)) for sort_key, item in rows], more
+
+        return collect_page(read, _invite_sk(""), limit, cursor, keep)
 
     # ---- writes ---------------------------------------------------------------------------
     def create(self, inv: Invitation, extra_ops: list[TxItem] | None = None) -> None:

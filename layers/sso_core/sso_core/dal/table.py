@@ -7,9 +7,9 @@ access goes through it with explicit (de)serialisation instead of the resource A
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -22,6 +22,12 @@ TxItem = tuple[str, dict[str, Any]]
 DUE_INDEX = "due-checks"
 TENANT_INDEX = "by-tenant"
 DUE_PARTITION = "due"
+
+# A list read for one page: (position after which to read or None, how many) -> ([(sort key, row)], more after?)
+T = TypeVar("T")
+PageRead = Callable[[str | None, int], tuple[list[tuple[str, T]], bool]]
+# Reads one page of a filtered list may make before it hands back a short page with its cursor.
+MAX_PAGE_READS = 5
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -94,9 +100,37 @@ def decode_cursor(cursor: str, sk_prefix: str) -> str:
         sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         raise InvalidCursor() from None
-    if not sort_key.startswith(sk_prefix) or len(sort_key) > 256:
+    if not sort_key.startswith(sk_prefix) or len(sort_key) > 600:
         raise InvalidCursor()
     return sort_key
+
+
+def collect_page(
+    read: PageRead[T], sk_prefix: str, limit: int, cursor: str | None, keep: Callable[[T], bool] | None = None
+) -> tuple[list[T], str | None]:
+    """One page of a keyset-paginated list: up to ``limit`` rows that ``keep`` accepts, and the cursor after the last
+    one handed back (None at the end of the list).
+
+    The cursor is the sort key of the last row handed back, so a page that stops inside a read resumes right after
+    it. A filter that rejects many rows makes at most ``MAX_PAGE_READS`` reads; the page is then shorter than
+    ``limit`` and still carries its cursor (clients follow ``next_cursor`` until it is absent).
+    """
+    position = decode_cursor(cursor, sk_prefix) if cursor else None
+    rows_out: list[T] = []
+    for _ in range(MAX_PAGE_READS):
+        # One row more than the page needs: a page that ends exactly at the end of the list then says so (a read that
+        # stops at its Limit always has a LastEvaluatedKey, even with nothing after it).
+        rows, more = read(position, limit - len(rows_out) + 1)
+        for index, (sort_key, row) in enumerate(rows):
+            position = sort_key
+            if keep is None or keep(row):
+                rows_out.append(row)
+            if len(rows_out) == limit:
+                rest = index < len(rows) - 1 or more
+                return rows_out, encode_cursor(sort_key) if rest else None
+        if not more:
+            return rows_out, None
+    return rows_out, encode_cursor(position) if position is not None else None
 
 
 class Table:
@@ -142,6 +176,44 @@ class Table:
             params["ExclusiveStartKey"] = key(pk, decode_cursor(cursor, sk_prefix))
         items, last = self.query_page(**params)
         return items, (encode_cursor(str(last["sk"]["S"])) if last else None)
+
+    def sorted_keys(
+        self,
+        partition: tuple[str, str],
+        sort: tuple[str, str],
+        position: str | None,
+        limit: int,
+        *,
+        forward: bool = True,
+        index: str | None = None,
+        start_key: Callable[[str], tuple[str, str]] | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One read of the items whose ``partition`` (name, value) matches and whose sort attribute (name, prefix)
+        begins with the prefix, after the sort key ``position``; and whether more may follow.
+
+        On an index, ``start_key`` maps a sort key back to the item's table key (an index's start key needs both).
+        """
+        (p_name, p_value), (s_name, s_prefix) = partition, sort
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "#p = :p AND begins_with(#s, :s)",
+            "ExpressionAttributeNames": {"#p": p_name, "#s": s_name},
+            "ExpressionAttributeValues": serialize({":p": p_value, ":s": s_prefix}),
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        if index:
+            params["IndexName"] = index
+        else:
+            params["ConsistentRead"] = True
+        if position is not None:
+            if index:
+                assert start_key is not None
+                pk, sk = start_key(position)
+                params["ExclusiveStartKey"] = {**key(pk, sk), p_name: {"S": p_value}, s_name: {"S": position}}
+            else:
+                params["ExclusiveStartKey"] = key(p_value, position)
+        items, last = self.query_page(**params)
+        return items, last is not None
 
     def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Consistent reads of many items (100 per request, unprocessed keys retried), in no particular order."""

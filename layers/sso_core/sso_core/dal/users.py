@@ -15,7 +15,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sso_core.dal.table import Table, TransactionCancelled, TxItem, error_code, key, serialize, serialize_values
+from sso_core.dal.table import (
+    Table,
+    TransactionCancelled,
+    TxItem,
+    collect_page,
+    error_code,
+    key,
+    serialize,
+    serialize_values,
+)
 from sso_core.models.errors import ConcurrentChange
 from sso_core.models.users import Membership
 
@@ -113,6 +122,23 @@ class MembershipRepository:
             ConsistentRead=True,
         )
         return sorted((_from_item(i) for i in items), key=lambda m: (m.email, m.user_id))
+
+    def page(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Membership], str | None]:
+        """One page of the tenant's members in email order (through the email pointers, consistent reads), and the
+        next page's cursor (``InvalidCursor``)."""
+
+        def read(position: str | None, count: int) -> tuple[list[tuple[str, Membership]], bool]:
+            pointers, more = self.table.sorted_keys(
+                ("pk", tenant_pk(tenant_id)), ("sk", user_email_sk("")), position, count
+            )
+            found = {
+                str(i["user_id"]): i
+                for i in self.table.batch_get([(tenant_pk(tenant_id), user_sk(str(p["user_id"]))) for p in pointers])
+            }
+            rows = [(str(p["sk"]), found[str(p["user_id"])]) for p in pointers if str(p["user_id"]) in found]
+            return [(sort_key, _from_item(item)) for sort_key, item in rows], more
+
+        return collect_page(read, user_email_sk(""), limit, cursor)
 
     # ---- writes ---------------------------------------------------------------------------
     def update(

@@ -41,6 +41,9 @@ class SpKeys:
     next_key_pem: str | None = None
 
 
+SECRET_UNREADABLE = "SP key secret unreadable"
+
+
 def secrets_client() -> Any:
     return aws_client("secretsmanager", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
 
@@ -86,9 +89,12 @@ def _fetch(secret_id: str, common_name: str, create_if_missing: bool) -> SpKeys:
         code = exc.response.get("Error", {}).get("Code")
         # A secret created by the template has no value until the first key is stored.
         if code != "ResourceNotFoundException":
+            # The template's alarm on the SP key counts this line (a metric filter on its message): no key, no SSO.
+            logger.error(SECRET_UNREADABLE, extra={"error_code": code, "secret_id": secret_id})
             raise
         if not create_if_missing:
-            logger.error("SP signing key missing: it is stored when the first connection is created")
+            # Counted by the same alarm; the key is stored when the first connection is created.
+            logger.error(SECRET_UNREADABLE, extra={"error_code": code, "secret_id": secret_id, "missing": True})
             raise SpKeyMissing() from None
     key_pem, cert_pem = generate_sp_keypair(common_name, utcnow())
     value = json.dumps({"current": {"key_pem": key_pem, "cert_pem": cert_pem}, "next": None})

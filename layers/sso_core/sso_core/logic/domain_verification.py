@@ -14,6 +14,7 @@ from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import AlreadyExists, DomainRepository
+from sso_core.dal.table import InvalidCursor
 from sso_core.gateways.txt_lookup import CheckResult, TxtLookup, TxtResolver, record_name, record_value
 from sso_core.models.audit import Actor
 from sso_core.models.connections import ConnectionStatus
@@ -28,7 +29,14 @@ from sso_core.models.domains import (
     VerificationRecord,
     VerifyOut,
 )
-from sso_core.models.errors import ConcurrentChange, Conflict, DomainNotFound, DomainTaken, InvalidDomain
+from sso_core.models.errors import (
+    ConcurrentChange,
+    Conflict,
+    DomainNotFound,
+    DomainTaken,
+    InvalidDomain,
+    InvalidRequest,
+)
 from sso_core.models.identity import Caller
 from sso_core.observability import logger
 
@@ -141,8 +149,13 @@ class DomainService:
         )
         return self.repo.save_claim(restarted, claim.version)
 
-    def list(self, caller: Caller) -> DomainList:
-        return DomainList(domains=[self.to_out(c) for c in self.repo.list_claims(caller.tenant_id)])
+    def list(self, caller: Caller, limit: int = 50, cursor: str | None = None) -> DomainList:
+        """One page of the caller's tenant's domains, in domain order."""
+        try:
+            claims, next_cursor = self.repo.page_of_claims(caller.tenant_id, limit, cursor)
+        except InvalidCursor:
+            raise InvalidRequest("The cursor is not valid.") from None
+        return DomainList(domains=[self.to_out(c) for c in claims], next_cursor=next_cursor)
 
     def get_claim(self, caller: Caller, raw_domain: object) -> DomainClaim:
         try:

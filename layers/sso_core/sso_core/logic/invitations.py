@@ -37,7 +37,7 @@ from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.invitations import InvitationRepository, PendingExists, TransactionConflict
 from sso_core.dal.mail_limits import MailLimitRepository, QuotaExceeded
-from sso_core.dal.table import Table
+from sso_core.dal.table import InvalidCursor, Table
 from sso_core.dal.users import MembershipRepository
 from sso_core.gateways.mail import Mailer, header_value, invitation_mail
 from sso_core.logic.login_routing import sso_connection_for_email
@@ -305,11 +305,20 @@ class InvitationService:
             )
             raise MailNotSent() from exc
 
-    def list(self, caller: Caller, status: str | None = None) -> InvitationList:
+    def list(
+        self, caller: Caller, status: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> InvitationList:
+        """One page of the caller's tenant's invitations (``status`` filtered), newest first."""
         if status is not None and status not in LIST_FILTERS:
             raise InvalidRequest(f"status must be one of {', '.join(LIST_FILTERS)}.")
-        found = [self.to_out(i) for i in self.repo.list_for_tenant(caller.tenant_id)]
-        return InvitationList(invitations=[i for i in found if status is None or i.status == status])
+        now = self.clock()
+        try:
+            found, next_cursor = self.repo.page(
+                caller.tenant_id, limit, cursor, None if status is None else lambda i: i.shown_status(now) == status
+            )
+        except InvalidCursor:
+            raise InvalidRequest("The cursor is not valid.") from None
+        return InvitationList(invitations=[self.to_out(i) for i in found], next_cursor=next_cursor)
 
     def _get(self, caller: Caller, invitation_id: str) -> Invitation:
         if not plausible_invitation_id(invitation_id):

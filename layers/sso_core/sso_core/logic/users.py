@@ -18,7 +18,7 @@ from typing import Any
 
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.domains import DomainRepository
-from sso_core.dal.table import Table, TxItem
+from sso_core.dal.table import InvalidCursor, Table, TxItem
 from sso_core.dal.users import MembershipRepository, still_owner_check
 from sso_core.logic.break_glass import break_glass_owners, member_domain
 from sso_core.logic.memberships import check_accounts, check_role
@@ -68,8 +68,13 @@ class UserService:
         self.repo = MembershipRepository(table)
         self.audit = AuditLog(table)
 
-    def list(self, caller: Caller) -> UserList:
-        return UserList(users=[to_out(m) for m in self.repo.list_for_tenant(caller.tenant_id)])
+    def list(self, caller: Caller, limit: int = 50, cursor: str | None = None) -> UserList:
+        """One page of the caller's tenant's members, in email order."""
+        try:
+            members, next_cursor = self.repo.page(caller.tenant_id, limit, cursor)
+        except InvalidCursor:
+            raise InvalidRequest("The cursor is not valid.") from None
+        return UserList(users=[to_out(m) for m in members], next_cursor=next_cursor)
 
     def _get(self, caller: Caller, user_id: str) -> Membership:
         if not plausible_user_id(user_id):

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sso_core.models.pagination import CursorPage
+
 
 class DomainStatus(enum.StrEnum):
     PENDING = "pending"
@@ -68,7 +70,7 @@ class DomainOut(BaseModel):
     last_check: LastCheck | None = None
 
 
-class DomainList(BaseModel):
+class DomainList(CursorPage):
     domains: list[DomainOut]
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sso_core.models.errors import Conflict, DomainError, Gone, NotFound
+from sso_core.models.pagination import CursorPage
 from sso_core.models.users import MAX_ACCOUNTS, AccountId, Role
 
 
@@ -82,7 +83,7 @@ class InvitationOut(BaseModel):
     user_id: str | None = None
 
 
-class InvitationList(BaseModel):
+class InvitationList(CursorPage):
     invitations: list[InvitationOut]
 
 

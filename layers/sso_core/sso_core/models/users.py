@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sso_core.models.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from sso_core.models.pagination import CursorPage
 
 Role = Literal["member", "admin", "owner"]
 AccountId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -61,7 +62,7 @@ class UserOut(BaseModel):
     invited_by: str = ""
 
 
-class UserList(BaseModel):
+class UserList(CursorPage):
     users: list[UserOut]
 
 
