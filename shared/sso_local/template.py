@@ -81,6 +81,9 @@ class Route:
             return None
         want = self.path.strip("/").split("/")
         got = path.strip("/").split("/")
+        if want[-1].endswith("+}") and len(got) >= len(want):
+            # A greedy path variable ({proxy+}) takes the rest of the path, as in API Gateway.
+            got = [*got[: len(want) - 1], "/".join(got[len(want) - 1 :])]
         if len(want) != len(got):
             return None
         params: dict[str, str] = {}

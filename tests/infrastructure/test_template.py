@@ -21,6 +21,10 @@ PUBLIC_ROUTES = {
     ("POST", "/sso/token"),
     ("POST", "/invitations/accept"),
     ("GET", "/invitations/accept"),
+    # The admin console signs in with OpenID Connect and its own session cookie (tests/console).
+    ("GET", "/console/"),
+    ("GET", "/console/{proxy+}"),
+    ("POST", "/console/{proxy+}"),
 }
 
 
