@@ -36,8 +36,9 @@ class ConsoleClient:
         self.last: requests.Response | None = None
 
     def _remember(self, resp: requests.Response) -> None:
-        if "__Host-console" in resp.cookies:
-            self.session = resp.cookies["__Host-console"] or None
+        found = re.search(r"__Host-console=([^;,]*)", resp.headers.get("set-cookie", ""))
+        if found:
+            self.session = found.group(1) or None
 
     def request(self, method: str, url: str, follow: bool = True, **kwargs: Any) -> requests.Response:
         url = urljoin(self.stack.url + "/", url)
