@@ -80,3 +80,28 @@ def console(console_stack: LocalStack) -> ConsoleClient:
 @pytest.fixture
 def other_console(console_stack: LocalStack) -> ConsoleClient:
     return ConsoleClient(console_stack)
+
+
+@pytest.fixture
+def browser_context(console_stack: LocalStack) -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright (``executable_path``), one fresh context per test."""
+    import os
+
+    from tests.e2e.conftest import CHROMIUM_FLAGS, chromium_path
+
+    path = chromium_path()
+    problem = None if path else "Chromium is not installed: `apt-get install chromium`"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = "Playwright is not installed: `pip install -e '.[dev]'`"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem}. CI must run the browser tests.")
+        pytest.skip(problem)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
