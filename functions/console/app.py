@@ -217,8 +217,8 @@ def guarded(role: str, handler: Callable[[_Signed], Response], data: dict[str, A
 @app.get("/console/login")
 def login() -> Response:
     query = app.current_event.query_string_parameters or {}
-    url = sessions().start_sign_in(query.get("next"), query.get("login_hint"))
-    return ui.redirect(url)
+    url, browser = sessions().start_sign_in(query.get("next"), query.get("login_hint"))
+    return ui.redirect(url, cookies=[ui.sign_in_cookie(browser)])
 
 
 @app.get("/console/callback")
@@ -227,12 +227,15 @@ def callback() -> Response:
     if query.get("error") or not query.get("code") or not query.get("state"):
         return _sign_in_failed("The sign-in was cancelled or refused by your identity service.")
     try:
-        done = sessions().finish_sign_in(query["state"], query["code"])
+        browser = ui.read_cookie(app.current_event.get("cookies"), ui.SIGN_IN_COOKIE)
+        done = sessions().finish_sign_in(query["state"], query["code"], browser)
     except SignInFailed as exc:
         logger.warning("console sign-in failed", extra={"why": str(exc)})
         return _sign_in_failed("Your identity service's answer could not be verified.")
     if done is None:
-        return _sign_in_failed("This sign-in link was already used or is too old.")
+        return _sign_in_failed(
+            "This sign-in was already used, is too old, or was started in another browser. Sign in again."
+        )
     claims, next_path = done
     try:
         caller = caller_from_claims(claims, get_settings())
@@ -243,7 +246,8 @@ def callback() -> Response:
     logger.info("console session opened", extra={"tenant_id": caller.tenant_id, "role": caller.role})
     if next_path == "/console/":
         next_path = home_of(caller)
-    return ui.redirect(next_path, cookies=[ui.session_cookie(session_id, max_age)])
+    cookies = [ui.session_cookie(session_id, max_age), ui.sign_in_cookie("", 0)]
+    return ui.redirect(next_path, cookies=cookies)
 
 
 def _sign_in_failed(message: str) -> Response:

@@ -32,20 +32,33 @@ class ConsoleClient:
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         self.http = requests.Session()
-        self.session: str | None = None
+        self.cookies: dict[str, str] = {}
         self.last: requests.Response | None = None
 
     def _remember(self, resp: requests.Response) -> None:
-        found = re.search(r"__Host-console=([^;,]*)", resp.headers.get("set-cookie", ""))
-        if found:
-            self.session = found.group(1) or None
+        for name, value in re.findall(r"(__Host-console[\w-]*)=([^;,]*)", resp.headers.get("set-cookie", "")):
+            if value:
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
+
+    @property
+    def session(self) -> str | None:
+        return self.cookies.get("__Host-console")
+
+    @session.setter
+    def session(self, value: str | None) -> None:
+        if value is None:
+            self.cookies.pop("__Host-console", None)
+        else:
+            self.cookies["__Host-console"] = value
 
     def request(self, method: str, url: str, follow: bool = True, **kwargs: Any) -> requests.Response:
         url = urljoin(self.stack.url + "/", url)
         while True:
             headers = dict(kwargs.pop("headers", None) or {})
-            if self.session and url.startswith(self.stack.url):
-                headers["cookie"] = f"__Host-console={self.session}"
+            if self.cookies and url.startswith(self.stack.url):
+                headers["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
             resp = self.http.request(method, url, headers=headers, allow_redirects=False, timeout=30, **kwargs)
             self._remember(resp)
             self.last = resp

@@ -64,8 +64,7 @@ def test_sign_in_runs_the_code_flow_with_pkce_and_sets_a_host_only_session_cooki
     assert callback_url.startswith(f"{console.stack.url}/console/callback?")
     landed = console.get(callback_url, follow=False)
     assert landed.status_code == 303 and landed.headers["location"] == "/console/domains"
-    cookie = landed.headers["set-cookie"]
-    assert cookie.startswith("__Host-console=")
+    cookie = next(c for c in landed.headers["set-cookie"].split(", __Host") if c.startswith("__Host-console="))
     for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
         assert attribute in cookie
     assert "Domain=" not in cookie
@@ -75,6 +74,16 @@ def test_sign_in_runs_the_code_flow_with_pkce_and_sets_a_host_only_session_cooki
     # The same callback again: its state is used up.
     again = console.get(callback_url)
     assert again.status_code == 400 and "already used" in again.text
+
+
+def test_a_callback_in_another_browser_than_the_one_that_started_is_refused(console, other_console):
+    """Login CSRF: a victim opening the attacker's callback URL is not signed in as the attacker."""
+    start = console.get(console.stack.console_link("acme", "attacker@acme.test", "owner"), follow=False)
+    assert "__Host-console-signin=" in start.headers["set-cookie"]
+    callback_url = console.get(start.headers["location"], follow=False).headers["location"]
+    victim = other_console.get(callback_url)
+    assert victim.status_code == 400 and "another browser" in victim.text
+    assert other_console.session is None
 
 
 def test_the_issuer_refuses_a_code_without_the_matching_verifier(console):

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from sso_core.dal.table import Table, error_code, key, serialize
 
 
-def _sha256(value: str) -> str:
+def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
@@ -39,6 +39,7 @@ class PendingSignIn:
     nonce: str
     next_path: str
     expires_at: datetime
+    browser_hash: str = ""  # SHA-256 of the secret in the browser's sign-in cookie
 
 
 class ConsoleSessionStore:
@@ -48,7 +49,7 @@ class ConsoleSessionStore:
     # ---- sessions ----------------------------------------------------------------------------------------
     def put(self, session_id: str, session: ConsoleSession) -> None:
         item = {
-            **key(f"CONSOLESESSION#{_sha256(session_id)}", "SESSION"),
+            **key(f"CONSOLESESSION#{sha256(session_id)}", "SESSION"),
             **serialize(
                 {
                     "tenant_id": session.tenant_id,
@@ -66,7 +67,7 @@ class ConsoleSessionStore:
         self.table.client.put_item(TableName=self.table.name, Item=item)
 
     def get(self, session_id: str) -> ConsoleSession | None:
-        item = self.table.get(f"CONSOLESESSION#{_sha256(session_id)}", "SESSION")
+        item = self.table.get(f"CONSOLESESSION#{sha256(session_id)}", "SESSION")
         if item is None:
             return None
         return ConsoleSession(
@@ -85,7 +86,7 @@ class ConsoleSessionStore:
         try:
             self.table.client.update_item(
                 TableName=self.table.name,
-                Key=key(f"CONSOLESESSION#{_sha256(session_id)}", "SESSION"),
+                Key=key(f"CONSOLESESSION#{sha256(session_id)}", "SESSION"),
                 UpdateExpression="SET last_seen = :now",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=serialize({":now": now.isoformat()}),
@@ -96,18 +97,19 @@ class ConsoleSessionStore:
 
     def delete(self, session_id: str) -> None:
         self.table.client.delete_item(
-            TableName=self.table.name, Key=key(f"CONSOLESESSION#{_sha256(session_id)}", "SESSION")
+            TableName=self.table.name, Key=key(f"CONSOLESESSION#{sha256(session_id)}", "SESSION")
         )
 
     # ---- sign-in state (state -> PKCE verifier, nonce, where to go back) ----------------------------------
     def put_sign_in(self, state: str, pending: PendingSignIn) -> None:
         item = {
-            **key(f"CONSOLELOGIN#{_sha256(state)}", "LOGIN"),
+            **key(f"CONSOLELOGIN#{sha256(state)}", "LOGIN"),
             **serialize(
                 {
                     "code_verifier": pending.code_verifier,
                     "nonce": pending.nonce,
                     "next_path": pending.next_path,
+                    "browser_hash": pending.browser_hash,
                     "expires_at": pending.expires_at.isoformat(),
                     "ttl": int(pending.expires_at.timestamp()),
                 }
@@ -120,7 +122,7 @@ class ConsoleSessionStore:
         try:
             resp: dict[str, Any] = self.table.client.delete_item(
                 TableName=self.table.name,
-                Key=key(f"CONSOLELOGIN#{_sha256(state)}", "LOGIN"),
+                Key=key(f"CONSOLELOGIN#{sha256(state)}", "LOGIN"),
                 ConditionExpression="attribute_exists(pk)",
                 ReturnValues="ALL_OLD",
             )
@@ -134,4 +136,5 @@ class ConsoleSessionStore:
             nonce=old["nonce"]["S"],
             next_path=old["next_path"]["S"],
             expires_at=datetime.fromisoformat(old["expires_at"]["S"]),
+            browser_hash=old.get("browser_hash", {}).get("S", ""),
         )

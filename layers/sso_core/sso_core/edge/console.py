@@ -35,6 +35,7 @@ CONSOLE_HEADERS = {
 }
 # __Host-: Secure, Path=/, no Domain: the cookie cannot be set or overwritten by a sibling host or a sub-path.
 SESSION_COOKIE = "__Host-console"
+SIGN_IN_COOKIE = "__Host-console-signin"  # ties a sign-in's callback to the browser that started it
 
 env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -100,6 +101,18 @@ def session_cookie(session_id: str, max_age: int) -> Cookie:
 
 def cleared_session_cookie() -> Cookie:
     return session_cookie("", 0)
+
+
+def sign_in_cookie(secret: str, max_age: int = 600) -> Cookie:
+    return Cookie(
+        name=SIGN_IN_COOKIE,
+        value=secret,
+        path="/",
+        secure=True,
+        http_only=True,
+        max_age=max_age,
+        same_site=SameSite.LAX_MODE,
+    )
 
 
 def read_cookie(cookies: list[str] | None, name: str = SESSION_COOKIE) -> str | None:

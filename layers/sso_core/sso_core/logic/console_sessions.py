@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
-from sso_core.dal.console_sessions import ConsoleSession, ConsoleSessionStore, PendingSignIn
+from sso_core.dal.console_sessions import ConsoleSession, ConsoleSessionStore, PendingSignIn, sha256
 from sso_core.gateways.oidc import OidcClient, OidcSettings, console_client_secret
 from sso_core.models.identity import Caller
 
@@ -44,16 +44,22 @@ class ConsoleSessions:
             )
         )
 
-    def start_sign_in(self, next_path: str | None, login_hint: str | None) -> str:
-        """The issuer's authorization URL for a new sign-in (state, nonce and PKCE verifier kept server-side)."""
+    def start_sign_in(self, next_path: str | None, login_hint: str | None) -> tuple[str, str]:
+        """The issuer's authorization URL for a new sign-in (state, nonce and PKCE verifier kept server-side), and
+        the secret for the browser's sign-in cookie: the callback must come back to the browser that started."""
         state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
-        self.store.put_sign_in(state, PendingSignIn(verifier, nonce, safe_next(next_path), self.clock() + SIGN_IN_TTL))
-        return self.oidc.authorization_url(state, nonce, verifier, login_hint)
+        browser = secrets.token_urlsafe(32)
+        pending = PendingSignIn(verifier, nonce, safe_next(next_path), self.clock() + SIGN_IN_TTL, sha256(browser))
+        self.store.put_sign_in(state, pending)
+        return self.oidc.authorization_url(state, nonce, verifier, login_hint), browser
 
-    def finish_sign_in(self, state: str, code: str) -> tuple[dict[str, object], str] | None:
-        """The validated ID token claims and where to go next; None for an unknown, used or expired state."""
+    def finish_sign_in(self, state: str, code: str, browser: str | None) -> tuple[dict[str, object], str] | None:
+        """The validated ID token claims and where to go next; None for an unknown, used or expired state, or a
+        callback in another browser than the one that started the sign-in (a login CSRF)."""
         pending = self.store.take_sign_in(state)
         if pending is None or pending.expires_at <= self.clock():
+            return None
+        if not browser or not secrets.compare_digest(pending.browser_hash, sha256(browser)):
             return None
         claims = self.oidc.redeem(code, pending.code_verifier, pending.nonce, now=self.clock().timestamp())
         return claims, pending.next_path
