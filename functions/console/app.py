@@ -217,7 +217,18 @@ def guarded(role: str, handler: Callable[[_Signed], Response], data: dict[str, A
 @app.get("/console/login")
 def login() -> Response:
     query = app.current_event.query_string_parameters or {}
-    url, browser = sessions().start_sign_in(query.get("next"), query.get("login_hint"))
+    try:
+        url, browser = sessions().start_sign_in(query.get("next"), query.get("login_hint"))
+    except SignInFailed as exc:
+        logger.warning("console sign-in could not start", extra={"why": str(exc)})
+        body = ui.render(
+            "message.html",
+            title="Sign-in unavailable",
+            message="The sign-in service did not answer. Try again in a few minutes.",
+            link="/console/login",
+            link_label="Try again",
+        )
+        return ui.html(503, body)
     return ui.redirect(url, cookies=[ui.sign_in_cookie(browser)])
 
 

@@ -86,6 +86,12 @@ def test_a_callback_in_another_browser_than_the_one_that_started_is_refused(cons
     assert other_console.session is None
 
 
+def test_an_unreachable_issuer_is_a_page_not_a_crash(console):
+    console.stack.oidc_issuer.stop()
+    page = console.get("/console/login")
+    assert page.status_code == 503 and _h1(page.text) == "Sign-in unavailable"
+
+
 def test_the_issuer_refuses_a_code_without_the_matching_verifier(console):
     """The local issuer checks PKCE, so the console's verifier is really what redeems the code."""
     import requests
