@@ -126,6 +126,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     token = stack.authority.issue("acme", "owner@acme.test", "owner", ["acct-main"])
     print(_walk(stack.url, token, stack.client_secret or "", stack.outbox), flush=True)
+    link = stack.console_link("acme", "owner@acme.test", "owner", ["acct-main"])
+    print(f"Or do the whole setup in a browser, in the admin console, as the demo owner:\n  {link}\n", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -174,6 +176,26 @@ def cmd_access(args: argparse.Namespace) -> int:
     return 0 if answer.get("status") == 200 else 1
 
 
+def cmd_console_link(args: argparse.Namespace) -> int:
+    import json
+
+    from .oidc_issuer import console_link, register_person
+
+    state = _state_dir() / "console.json"
+    if not state.exists():
+        print("sso-local: the local stack is not running (start it with `make run`).", file=sys.stderr)
+        return 1
+    found = json.loads(state.read_text())
+    accounts = [a for a in (args.accounts or "").split(",") if a]
+    try:
+        subject = register_person(found["issuer"], args.tenant, args.email, args.role, accounts)
+    except OSError as exc:
+        print(f"sso-local: the local OIDC issuer at {found['issuer']} did not answer ({exc}).", file=sys.stderr)
+        return 1
+    print(console_link(found["url"], subject))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sso-local", description="Enterprise SSO local stack")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     access.add_argument("--operator", default=os.environ.get("USER") or "local-support", help="who acts")
     access.add_argument("--url", default=None, help="the running stack (default http://127.0.0.1:$SSO_LOCAL_PORT)")
     access.set_defaults(func=cmd_access)
+    link = sub.add_parser("console-link", help="print a URL that signs this person in to the admin console")
+    link.add_argument("--tenant", required=True)
+    link.add_argument("--email", required=True)
+    link.add_argument("--role", required=True, choices=["owner", "admin", "member"])
+    link.add_argument("--accounts", default="", help="comma-separated account ids")
+    link.set_defaults(func=cmd_console_link)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -29,6 +29,7 @@ from .tokens import TokenAuthority
 
 if TYPE_CHECKING:
     from .demo_idp import DemoIdp
+    from .oidc_issuer import LocalOidcIssuer
 
 TABLE_NAME = "sso-local"
 DEMO_IDP_PREFIX = "/_local/idp"
@@ -64,6 +65,7 @@ class LocalStack:
         self.gateway = Gateway(self.authority, one_event_at_a_time=True)
         self.last_dns_check: dict[str, Any] | None = None
         self.demo_idp: DemoIdp | None = None  # made at start, once the URL is known
+        self.oidc_issuer: LocalOidcIssuer | None = None  # the console's sign-in (local only)
 
     @property
     def url(self) -> str:
@@ -114,6 +116,13 @@ class LocalStack:
             "SSO_SP_KEY_SECRET_ID": "enterprise-sso/sp-signing-key",
             "SSO_MAIL_SENDER": "no-reply@sso.local",
         }
+        from .oidc_issuer import CLIENT_ID, LocalOidcIssuer
+
+        self.oidc_issuer = LocalOidcIssuer().start()
+        env["SSO_CONSOLE_ISSUER"] = self.oidc_issuer.url
+        env["SSO_CONSOLE_CLIENT_ID"] = CLIENT_ID
+        env["SSO_CONSOLE_CLIENT_SECRET"] = secrets.token_urlsafe(32)  # the issuer accepts any: still, one per run
+        (self.state_dir / "console.json").write_text(json.dumps({"issuer": self.oidc_issuer.url, "url": self.url}))
         env["SSO_DNS_NAMESERVERS"] = os.environ.get("SSO_DNS_NAMESERVERS") or self.dns.address
         env["SSO_APP_REDIRECT_URL"] = os.environ.get("SSO_APP_REDIRECT_URL") or f"{self.url}/_local/app/callback"
         env["SSO_INVITE_ACCEPT_URL"] = os.environ.get("SSO_INVITE_ACCEPT_URL") or f"{self.url}/invitations/accept"
@@ -144,6 +153,8 @@ class LocalStack:
             self._http.shutdown()
             self._http.server_close()
         self.dns.stop()
+        if self.oidc_issuer is not None:
+            self.oidc_issuer.stop()
         if self._moto is not None:
             self._moto.stop()
 
@@ -165,6 +176,14 @@ class LocalStack:
             summary = invoke(_scheduled_function_dir(), scheduled_event(), timeout_seconds=300)
         self.last_dns_check = summary
         return summary
+
+    def console_link(self, tenant: str, email: str, role: str, accounts: list[str] | None = None) -> str:
+        """A URL that signs this person in to the console through the local issuer."""
+        from .oidc_issuer import console_link, register_person
+
+        assert self.oidc_issuer is not None, "start the stack first"
+        subject = register_person(self.oidc_issuer.url, tenant, email, role, accounts or [])
+        return console_link(self.url, subject)
 
     # ---- local-only routes ------------------------------------------------------------------
     def local_route(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> GatewayResponse:

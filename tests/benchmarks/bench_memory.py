@@ -77,7 +77,7 @@ def _material() -> dict[str, Any]:
     from sso_core.saml.sp import sp_metadata_xml
     from sso_local.saml_idp import RealIdp, b64
     from tests.benchmarks import bench_acs
-    from tests.saml_engine.conftest import make_keypair
+    from tests.support.keys import make_keypair
 
     now = datetime.now(UTC)
     sp_key, sp_cert = generate_sp_keypair("sso.example.com", now)

@@ -27,6 +27,10 @@ PUBLIC_ROUTES = {
     ("PUT", "/scim/v2/{proxy+}"),
     ("PATCH", "/scim/v2/{proxy+}"),
     ("DELETE", "/scim/v2/{proxy+}"),
+    # The admin console signs in with OpenID Connect and its own session cookie (tests/console).
+    ("GET", "/console/"),
+    ("GET", "/console/{proxy+}"),
+    ("POST", "/console/{proxy+}"),
 }
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from sso_core.dal.table import MAX_PAGE_READS
 from sso_local.dns_server import LocalDnsServer
-from tests.invitations.conftest import Admin, accept, sent_mail
+from tests.support.admins import Admin, accept
+from tests.support.mail import sent_mail
 
 pytestmark = pytest.mark.integration
 

@@ -55,6 +55,13 @@ class Settings(BaseModel):
     local_outbox: str = ""
     allow_http_loopback_idp: bool = False
     clock_skew_seconds: int = Field(default=120, ge=0, le=180)
+    # Admin console (OpenID Connect client of the company's issuer; sessions in the table)
+    console_issuer: str = ""
+    console_client_id: str = ""
+    console_client_secret: str = ""  # local stack: the value itself; deployed: read from console_client_secret_id
+    console_client_secret_id: str = ""
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_absolute_hours: int = Field(default=8, ge=1, le=7 * 24)
 
     @field_validator("public_url")
     @classmethod
@@ -111,6 +118,12 @@ class Settings(BaseModel):
             "local_outbox": get("SSO_LOCAL_OUTBOX"),
             "allow_http_loopback_idp": get("SSO_ALLOW_HTTP_LOOPBACK_IDP") in ("1", "true", "True"),
             "clock_skew_seconds": get("SSO_CLOCK_SKEW_SECONDS"),
+            "console_issuer": get("SSO_CONSOLE_ISSUER"),
+            "console_client_id": get("SSO_CONSOLE_CLIENT_ID"),
+            "console_client_secret": get("SSO_CONSOLE_CLIENT_SECRET"),
+            "console_client_secret_id": get("SSO_CONSOLE_CLIENT_SECRET_ID"),
+            "console_idle_minutes": get("SSO_CONSOLE_IDLE_MINUTES"),
+            "console_absolute_hours": get("SSO_CONSOLE_ABSOLUTE_HOURS"),
         }
         return cls.model_validate({k: v for k, v in raw.items() if v is not None})
 
