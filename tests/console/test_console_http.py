@@ -11,8 +11,8 @@ import pytest
 
 from sso_local.lambda_runtime import load_handler_module
 from sso_local.template import REPO_ROOT
-from tests.console.conftest import ConsoleClient
 from tests.support.clock import FakeClock
+from tests.support.console import ConsoleClient
 
 pytestmark = pytest.mark.integration
 
