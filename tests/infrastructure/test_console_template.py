@@ -26,7 +26,18 @@ def test_the_console_may_do_what_its_pages_logic_needs_and_no_more():
             for a in ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query")
         ),
         ("dynamodb:Query", index),
-        ("ses:SendEmail", str({"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"})),
+        (
+            "ses:SendEmail",
+            str(
+                [
+                    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}"},
+                    {
+                        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
+                        "configuration-set/${MailConfigurationSet}"
+                    },
+                ]
+            ),
+        ),
         ("secretsmanager:GetSecretValue", str({"Ref": "ConsoleClientSecret"})),
     }
     assert granted == expected

@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from sso_core.gateways import sp_keys
 from sso_core.observability import logger
@@ -143,11 +142,12 @@ def captured_log(action: Any) -> list[dict[str, Any]]:
 
 
 def test_an_unreadable_sp_key_secret_logs_the_line_its_alarm_counts(aws: None) -> None:
-    """A real failed read (no such secret, moto) writes the line; the filter on each SP key user's log matches it."""
+    """A real failed read (no such secret, moto) writes the line; the filter on each SP key user's log matches it.
+    A reader never creates the key, so it is refused as missing (503 at the edge) and the alarm counts it."""
     sp_keys.clear_cache()
 
     def read() -> None:
-        with pytest.raises(ClientError):
+        with pytest.raises(sp_keys.SpKeyMissing):
             sp_keys.load_sp_keys("no-such-secret", "sso.test", create_if_missing=False)
 
     lines = captured_log(read)

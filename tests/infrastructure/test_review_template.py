@@ -87,14 +87,19 @@ def test_ses_send_is_scoped_to_the_sender_identity() -> None:
         assert re.fullmatch(parameter["AllowedPattern"], good), good
     for bad in ("*", "", "example.com/*", "arn:aws:ses:us-east-1:1:identity/*"):
         assert not re.fullmatch(parameter["AllowedPattern"], bad), bad
-    # No other function may send mail.
+    # Only the functions that send invitations or owner notices may send mail, each on the sender identity only.
     senders = {
         name
         for name, res in _resources().items()
         if res["Type"] == "AWS::Serverless::Function"
         and any(a.startswith("ses:") for s in _statements(name) for a in _actions(s))
     }
-    assert senders == {"InvitationsFunction"}
+    assert senders == {"InvitationsFunction", "ConsoleFunction", "SupportAccessFunction"}
+    for name in senders:
+        for st in _statements(name):
+            if any(a.startswith("ses:") for a in _actions(st)):
+                listed = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                assert all(not r["Fn::Sub"].endswith("/*") for r in listed), name
 
 
 def test_the_acs_cannot_delete_items() -> None:

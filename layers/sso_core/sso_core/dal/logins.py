@@ -303,7 +303,10 @@ class LoginStateRepository:
         listed["sk"] += f"#{entry.reference}"
         by_reference = {"pk": f"LOGINREF#{entry.reference}", "sk": "LOGINREF", **body, "type": "login_trace_ref"}
         self.table.transact(
-            [{"Put": {"Item": serialize({**listed, **body})}}, {"Put": {"Item": serialize(by_reference)}}]
+            [
+                ("trace_entry", {"Put": {"Item": serialize({**listed, **body})}}),
+                ("trace_by_reference", {"Put": {"Item": serialize(by_reference)}}),
+            ]
         )
 
     def count_refusal(self, connection_id: str, entry: TraceEntry) -> None:

@@ -15,9 +15,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from sso_core.dal.table import Table, cancellation_codes, error_code, key, serialize
+from sso_core.dal.table import Table, TransactionCancelled, TxItem, key, serialize
 
 COUNTER_TTL = timedelta(days=2)
 
@@ -45,19 +43,20 @@ class MailLimitRepository:
         day = now.strftime("%Y-%m-%d")
         ttl = int((now + COUNTER_TTL).timestamp())
         pk = f"TENANT#{tenant_id}"
-        ops = [
-            self._increment(pk, f"MAILQUOTA#{day}", tenant_limit, ttl),
-            self._increment(pk, f"MAILQUOTA#{day}#INVITER#{_email_hash(inviter)}", inviter_limit, ttl),
+        inviter_sk = f"MAILQUOTA#{day}#INVITER#{_email_hash(inviter)}"
+        ops: list[TxItem] = [
+            ("tenant_quota", self._increment(pk, f"MAILQUOTA#{day}", tenant_limit, ttl)),
+            (
+                "inviter_quota",
+                self._increment(pk, inviter_sk, inviter_limit, ttl),
+            ),
         ]
         try:
             self.table.transact(ops)
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
+        except TransactionCancelled as exc:
+            if exc.failed_on("tenant_quota"):
                 raise QuotaExceeded("tenant") from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            if exc.failed_on("inviter_quota"):
                 raise QuotaExceeded("inviter") from exc
             raise
 
