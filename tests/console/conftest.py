@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from sso_local.stack import LocalStack
 from tests.support.console import ConsoleClient
@@ -21,6 +22,14 @@ def console_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[L
     monkeypatch.delenv("SSO_DNS_NAMESERVERS", raising=False)
     monkeypatch.setenv("SSO_LOCAL_OUTBOX", str(tmp_path / "outbox"))
     with LocalStack(port=0, state_dir=tmp_path / "state", dns_check_interval=0, quiet=True) as running:
+        # Support grants Enterprise SSO to the tenants these tests configure (issue 16), as an operator would.
+        for tenant in ("acme", "beta", "state-1"):
+            granted = requests.post(
+                f"{running.url}/_local/access",
+                json={"action": "grant", "tenant_id": tenant, "plan": "contract", "operator": "tests"},
+                timeout=30,
+            )
+            assert granted.status_code == 200, granted.text
         yield running
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from sso_local.cli import WALK_EMAIL, WALK_PASSWORD
 from sso_local.template import REPO_ROOT
-from tests.e2e.walk import newest_accept_link
+from tests.support.walk import newest_accept_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from sso_local.cli import WALK_EMAIL, WALK_PASSWORD
-from tests.e2e.walk import Ready, http, make_ready
 from tests.support.browser import screenshot
+from tests.support.walk import Ready, http, make_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -16,7 +16,7 @@ import pytest
 
 from sso_local.cli import WALK_EMAIL, WALK_PASSWORD
 from sso_local.template import REPO_ROOT
-from tests.e2e.walk import Ready, form_action, hidden_fields, http, make_ready, set_cookies
+from tests.support.walk import Ready, form_action, hidden_fields, http, make_ready, set_cookies
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 
 from sso_local import cli
 from sso_local.template import load_template, routes
-from tests.e2e.walk import http
+from tests.support.walk import http
 
 pytestmark = pytest.mark.integration
 

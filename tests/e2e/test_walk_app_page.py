@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from sso_local.cli import WALK_EMAIL, _walk
-from tests.e2e.walk import walk_script
+from tests.support.walk import walk_script
 
 
 def test_walk_grants_access_before_the_connection_and_points_at_the_app_page() -> None:

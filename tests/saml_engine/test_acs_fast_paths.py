@@ -18,9 +18,9 @@ from sso_core.saml.crypto_backend import VerifiedSignature, already_verified
 from sso_core.saml.pysaml2_config import backend_of, sp_client
 from sso_core.saml.xml_names import NS_SAML
 from sso_local.saml_idp import b64
-from tests.saml_engine import tampering
-from tests.saml_engine.tampering import EVIL, assertion_of
+from tests.support import tampering
 from tests.support.saml_messages import USER
+from tests.support.tampering import EVIL, assertion_of
 
 ASSERTION = f"{NS_SAML}:Assertion"
 

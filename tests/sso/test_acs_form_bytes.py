@@ -16,4 +16,4 @@ def test_a_body_that_is_not_utf8_is_refused_as_malformed(ready: SsoWorld, body: 
     headers = {"content-type": content_type, "cookie": "; ".join(f"{k}={v}" for k, v in started.cookies.items())}
     resp = ready.api.call("POST", f"/saml/{ready.connection_id}/acs", raw_body=body, headers=headers)
     entry = refused(ready, resp, "malformed")
-    assert entry["detail"] == "the form is not UTF-8 text"
+    assert entry["detail"].startswith("the form is not UTF-8 text")

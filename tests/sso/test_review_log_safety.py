@@ -15,10 +15,10 @@ from lxml import etree
 from sso_core.log_safe import bounded
 from sso_core.observability import logger
 from sso_core.saml.xml_names import NS_DS
-from tests.saml_engine import tampering
-from tests.saml_engine.tampering import assertion_of, signature_of
+from tests.support import tampering
 from tests.support.sso_checks import post, refused
 from tests.support.sso_world import SsoWorld
+from tests.support.tampering import assertion_of, signature_of
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ import pytest
 
 from sso_local.lambda_runtime import load_handler_module
 from sso_local.template import functions
-from tests.saml_engine import tampering
-from tests.saml_engine.tampering import assertion_of, one
+from tests.support import tampering
 from tests.support.sso_checks import post, refused, stored_items, trace_entry
 from tests.support.sso_world import SsoWorld, reference_of
+from tests.support.tampering import assertion_of, one
 
 pytestmark = pytest.mark.integration
 
