@@ -74,7 +74,8 @@ ATTEMPTS = 4  # tries, re-reading each time, when a concurrent change made the t
 T = TypeVar("T")
 
 
-def _retried(action: Callable[[], T]) -> T:
+def retried(action: Callable[[], T]) -> T:
+    """``action`` again, re-reading, while a concurrent change makes its transaction fail (``ATTEMPTS`` tries)."""
     for _ in range(ATTEMPTS - 1):
         try:
             return action()
@@ -109,10 +110,10 @@ class KillSwitchService:
         return tenant_connection(self.conn_repo, caller, connection_id)
 
     def set_connection_status(self, caller: Caller, connection_id: str, enabled: bool) -> StatusOut:
-        return _retried(lambda: self._set_connection_status(caller, connection_id, enabled))
+        return retried(lambda: self._set_connection_status(caller, connection_id, enabled))
 
     def set_password_login(self, caller: Caller, raw_domain: str, enabled: bool) -> PasswordLoginOut:
-        return _retried(lambda: self._set_password_login(caller, raw_domain, enabled))
+        return retried(lambda: self._set_password_login(caller, raw_domain, enabled))
 
     def _set_connection_status(self, caller: Caller, connection_id: str, enabled: bool) -> StatusOut:
         if enabled:

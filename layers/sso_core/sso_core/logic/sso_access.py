@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
 
 from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
@@ -25,24 +23,12 @@ from sso_core.dal.sso_access import EntitlementRepository
 from sso_core.dal.table import Table
 from sso_core.dal.users import MembershipRepository
 from sso_core.gateways.mail import Mailer, mailer_for, sso_access_revoked_mail
-from sso_core.logic.kill_switches import KillSwitchService
+from sso_core.logic.kill_switches import KillSwitchService, retried
 from sso_core.models.audit import Actor
 from sso_core.models.connections import ConnectionStatus
-from sso_core.models.errors import ConcurrentChange, InvalidRequest
+from sso_core.models.errors import InvalidRequest
 from sso_core.models.sso_access import ELIGIBLE_PLANS, AccessOut, PlanNotEligible, SsoEntitlement
 from sso_core.observability import logger
-
-ATTEMPTS = 4
-T = TypeVar("T")
-
-
-def _retried(action: Callable[[], T]) -> T:
-    for _ in range(ATTEMPTS - 1):
-        try:
-            return action()
-        except ConcurrentChange:
-            continue
-    return action()
 
 
 def support_actor(operator: str) -> Actor:
@@ -88,10 +74,10 @@ class SsoAccessService:
             raise InvalidRequest(f"Name the plan access is granted under: one of {', '.join(ELIGIBLE_PLANS)}.")
         if plan not in ELIGIBLE_PLANS:
             raise PlanNotEligible()
-        return _retried(lambda: self._grant(tenant_id, plan, operator))
+        return retried(lambda: self._grant(tenant_id, plan, operator))
 
     def revoke(self, tenant_id: str, operator: str, reason: str = "") -> AccessOut:
-        out = _retried(lambda: self._revoke(tenant_id, operator, reason))
+        out = retried(lambda: self._revoke(tenant_id, operator, reason))
         if out.message == "No change.":
             return out
         # The tenant's list of connections is an index, updated a moment after a write: a connection enabled
@@ -168,7 +154,7 @@ class SsoAccessService:
         late = [c.id for c in self.connections.list_for_tenant(tenant_id) if c.status is ConnectionStatus.ENABLED]
         switched: list[str] = []
         for conn_id in late:
-            if _retried(partial(self._disable_one, conn_id, operator)):
+            if retried(partial(self._disable_one, conn_id, operator)):
                 switched.append(conn_id)
         return switched
 
