@@ -3,6 +3,12 @@
 It answers as a recursive resolver would: CNAME chains are followed inside one answer; a name with no
 records and no children is NXDOMAIN. Names can be told to answer SERVFAIL or never to answer (timeout).
 Queries are counted, so tests and benchmarks can assert how many were made.
+
+With ``authoritative=True`` (the local stack) it is also the authoritative server of every zone it holds records
+in, a zone being a record name's last two labels (``demo.example`` for ``_sso-challenge.demo.example``): an NS
+query at the zone's apex names ``ns.<zone>`` with the server's own address as glue, ``ns.<zone>`` has that A
+record, answers inside a zone carry the AA flag and negative ones the zone's SOA. The verifier then finds the
+zone cut, asks this same server without recursion and gets the authoritative answer, as it would in the world.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
-from dnslib import CNAME, QTYPE, RCODE, RR, TXT, DNSRecord
+from dnslib import CNAME, NS, QTYPE, RCODE, RR, SOA, TXT, A, DNSRecord
 
 
 def _txt_chunks(value: str | list[str]) -> list[bytes]:
@@ -25,8 +31,17 @@ def _txt_chunks(value: str | list[str]) -> list[bytes]:
     return [data[i : i + 255] for i in range(0, len(data), 255)] or [b""]
 
 
+def zone_of(name: str) -> str:
+    """The demo zone of a normalised name: its last two labels (``demo.example.``), or the name itself."""
+    labels = name.rstrip(".").split(".")
+    return ".".join(labels[-2:]) + "."
+
+
 class RecordStore:
-    def __init__(self) -> None:
+    def __init__(self, authoritative: bool = False, ns_address: str = "127.0.0.1") -> None:
+        self.authoritative = authoritative
+        self.ns_address = ns_address
+        self.zones: set[str] = set()  # authoritative mode: zones served even before they hold a record
         self._lock = threading.Lock()
         self._records: dict[str, list[tuple[str, Any]]] = defaultdict(list)
         self._behaviour: dict[str, str] = {}
@@ -44,6 +59,11 @@ class RecordStore:
         with self._lock:
             self._records[self._norm(name)].append((rtype, value))
 
+    def serve_zone(self, zone: str) -> None:
+        """Authoritative mode: answer for ``zone`` (AA, SOA) even while it holds no record."""
+        with self._lock:
+            self.zones.add(self._norm(zone))
+
     def behave(self, name: str, behaviour: str) -> None:
         """'servfail' or 'timeout' for every query of ``name``."""
         with self._lock:
@@ -53,6 +73,7 @@ class RecordStore:
         with self._lock:
             self._records.clear()
             self._behaviour.clear()
+            self.zones.clear()
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -76,6 +97,16 @@ class RecordStore:
         if behaviour == "servfail":
             reply.header.rcode = RCODE.SERVFAIL
             return reply
+        zone = zone_of(key)
+        in_zone = (
+            self.authoritative
+            and key.count(".") >= 2
+            and (zone in self.zones or any(k == zone or k.endswith("." + zone) for k in records))
+        )
+        reply.header.aa = 1 if in_zone else 0  # dnslib's reply() sets AA: only a zone's own server may
+        if in_zone:
+            if self._zone_data(reply, key, zone, request.q.qtype):
+                return reply
         name, seen = key, set()
         while name not in seen:
             seen.add(name)
@@ -92,7 +123,28 @@ class RecordStore:
             if not recs and not any(k.endswith("." + name) for k in records):
                 reply.header.rcode = RCODE.NXDOMAIN
             break
+        if in_zone and not reply.rr:
+            reply.add_auth(self._soa(zone))
         return reply
+
+    def _zone_data(self, reply: DNSRecord, key: str, zone: str, qtype: int) -> bool:
+        """The zone's own NS and name server address (authoritative mode); False when the question is not one."""
+        host = "ns." + zone
+        if key == zone and qtype == QTYPE.NS:
+            reply.add_answer(RR(zone, QTYPE.NS, rdata=NS(host), ttl=3600))
+            reply.add_ar(RR(host, QTYPE.A, rdata=A(self.ns_address), ttl=3600))
+            return True
+        if key == host:
+            if qtype == QTYPE.A:
+                reply.add_answer(RR(host, QTYPE.A, rdata=A(self.ns_address), ttl=3600))
+            else:
+                reply.add_auth(self._soa(zone))
+            return True
+        return False
+
+    @staticmethod
+    def _soa(zone: str) -> RR:
+        return RR(zone, QTYPE.SOA, rdata=SOA("ns." + zone, "hostmaster." + zone, (1, 3600, 600, 86400, 60)), ttl=60)
 
 
 class _Udp(socketserver.BaseRequestHandler):
@@ -146,8 +198,8 @@ class _TcpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 class LocalDnsServer:
     """``with LocalDnsServer() as dns: dns.store.add(...); resolver at dns.address``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.store = RecordStore()
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, authoritative: bool = False) -> None:
+        self.store = RecordStore(authoritative=authoritative, ns_address=host)
         self.host = host
         self._requested_port = port
         self._servers: list[socketserver.BaseServer] = []

@@ -57,7 +57,7 @@ class LocalStack:
     def __post_init__(self) -> None:
         self.state_dir = self.state_dir.resolve()
         self.authority = TokenAuthority(self.state_dir)
-        self.dns = LocalDnsServer()
+        self.dns = LocalDnsServer(authoritative=True)  # the demo zones' resolver and authoritative server
         self._moto: Any = None
         self._http: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
@@ -124,6 +124,10 @@ class LocalStack:
         env["SSO_CONSOLE_CLIENT_SECRET"] = secrets.token_urlsafe(32)  # the issuer accepts any: still, one per run
         (self.state_dir / "console.json").write_text(json.dumps({"issuer": self.oidc_issuer.url, "url": self.url}))
         env["SSO_DNS_NAMESERVERS"] = os.environ.get("SSO_DNS_NAMESERVERS") or self.dns.address
+        if not os.environ.get("SSO_DNS_NAMESERVERS"):
+            # The embedded server is also the demo zones' authoritative server, on 127.0.0.1 and its own port.
+            env["SSO_DNS_AUTHORITATIVE_PORT"] = str(self.dns.port)
+            env["SSO_DNS_AUTHORITATIVE_ALLOW_PRIVATE"] = "true"
         env["SSO_APP_REDIRECT_URL"] = os.environ.get("SSO_APP_REDIRECT_URL") or f"{self.url}/_local/app/callback"
         env["SSO_INVITE_ACCEPT_URL"] = os.environ.get("SSO_INVITE_ACCEPT_URL") or f"{self.url}/invitations/accept"
         os.environ.update(env)

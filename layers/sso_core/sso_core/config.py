@@ -31,6 +31,11 @@ class Settings(BaseModel):
     dns_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     dns_concurrency: int = Field(default=64, ge=1, le=512)
     dns_record_label: str = "_sso-challenge"
+    # Checks ask the domain's authoritative servers first (docs/decisions.md), on this port, within these bounds
+    dns_authoritative: bool = True
+    dns_authoritative_port: int = Field(default=53, ge=1, le=65535)
+    dns_authoritative_allow_private: bool = False
+    dns_authoritative_seconds: float = Field(default=3.0, gt=0, le=30)
     dns_record_prefix: str = "sso-domain-verification="
     pending_expiry_hours: int = Field(default=14 * 24, ge=1)
     verified_recheck_hours: int = Field(default=24, ge=1)
@@ -97,6 +102,12 @@ class Settings(BaseModel):
             "dns_timeout_seconds": get("SSO_DNS_TIMEOUT_SECONDS"),
             "dns_concurrency": get("SSO_DNS_CONCURRENCY"),
             "dns_record_label": get("SSO_DNS_RECORD_LABEL"),
+            "dns_authoritative": _flag("SSO_DNS_AUTHORITATIVE", get("SSO_DNS_AUTHORITATIVE"), default=True),
+            "dns_authoritative_port": get("SSO_DNS_AUTHORITATIVE_PORT"),
+            "dns_authoritative_allow_private": _flag(
+                "SSO_DNS_AUTHORITATIVE_ALLOW_PRIVATE", get("SSO_DNS_AUTHORITATIVE_ALLOW_PRIVATE"), default=False
+            ),
+            "dns_authoritative_seconds": get("SSO_DNS_AUTHORITATIVE_SECONDS"),
             "dns_record_prefix": get("SSO_DNS_RECORD_PREFIX"),
             "pending_expiry_hours": get("SSO_PENDING_EXPIRY_HOURS"),
             "verified_recheck_hours": get("SSO_VERIFIED_RECHECK_HOURS"),
@@ -126,6 +137,18 @@ class Settings(BaseModel):
             "console_absolute_hours": get("SSO_CONSOLE_ABSOLUTE_HOURS"),
         }
         return cls.model_validate({k: v for k, v in raw.items() if v is not None})
+
+
+def _flag(name: str, value: str | None, default: bool) -> bool:
+    """``true``/``1``/``yes`` or ``false``/``0``/``no`` (any case); unset is the default; anything else fails."""
+    if value is None:
+        return default
+    text = value.strip().lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {value!r}")
 
 
 @lru_cache(maxsize=1)

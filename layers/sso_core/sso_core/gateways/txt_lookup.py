@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 # handlers that merely hold a DomainService (kill switches, domain listing) would otherwise pay
 # for it at every cold start (about 60 ms of CPU; tests/benchmarks/bench_cold_start.py).
 if TYPE_CHECKING:
+    import dns.message
+    import dns.name
     import dns.nameserver
+    import dns.rdatatype
     import dns.resolver
     import dns.rrset
 
@@ -30,11 +33,21 @@ class CheckResult(enum.StrEnum):
     INDETERMINATE = "indeterminate"
 
 
+class AnswerSource(enum.StrEnum):
+    """Who answered a check: one of the domain's authoritative servers, or the configured resolvers (fallback)."""
+
+    AUTHORITATIVE = "authoritative"
+    RESOLVER = "resolver"
+
+
 @dataclass(frozen=True)
 class TxtLookup:
     result: CheckResult
     found: tuple[str, ...] = field(default_factory=tuple)
     detail: str = ""
+    source: AnswerSource = AnswerSource.RESOLVER
+    server: str = ""  # "address:port" of the server whose answer was used; empty when none answered
+    source_note: str = ""  # why the authoritative servers were not used, when the resolvers answered
 
 
 def record_name(domain: str, label: str) -> str:
@@ -103,6 +116,33 @@ class TxtResolver:
                 self._built = resolver
             return self._built
 
+    @property
+    def configured(self) -> str:
+        """The configured resolvers, as the last check names them when it cannot tell which one answered."""
+        return ",".join(self._nameservers) or "system resolver"
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    def ask(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, lifetime: float) -> dns.message.Message | None:
+        """The resolvers' whole response to one question (NXDOMAIN included), or None when none answered."""
+        import dns.exception
+        import dns.resolver
+
+        try:
+            answer = self._resolver.resolve(
+                name, rdtype, search=False, raise_on_no_answer=False, lifetime=max(lifetime, 0.01)
+            )
+        except dns.resolver.NXDOMAIN as exc:
+            try:
+                return exc.response(name)
+            except (KeyError, IndexError):
+                return None
+        except dns.exception.DNSException:
+            return None
+        return answer.response
+
     def lookup(self, name: str, expected: str) -> TxtLookup:
         import dns.exception
         import dns.name
@@ -114,21 +154,28 @@ class TxtResolver:
                 dns.name.from_text(name), dns.rdatatype.TXT, search=False, raise_on_no_answer=False
             )
         except dns.resolver.NXDOMAIN:
-            return TxtLookup(CheckResult.NXDOMAIN, detail=f"{name} does not exist")
+            return TxtLookup(CheckResult.NXDOMAIN, detail=f"{name} does not exist", server=self.configured)
         except dns.exception.Timeout:
             return TxtLookup(CheckResult.INDETERMINATE, detail="the DNS query timed out")
         except dns.resolver.NoNameservers:
             return TxtLookup(CheckResult.INDETERMINATE, detail="no name server answered (SERVFAIL)")
         except dns.exception.DNSException as exc:
             return TxtLookup(CheckResult.INDETERMINATE, detail=f"DNS error: {type(exc).__name__}")
-        found = tuple(
-            b"".join(rdata.strings).decode("utf-8", errors="replace")
-            for rrset in _txt_rrsets(answer)
-            for rdata in rrset
-        )
+        found = txt_strings(_txt_rrsets(answer))
+        server = server_label(str(answer.nameserver), answer.port or 53) if answer.nameserver else ""
         if not found:
-            return TxtLookup(CheckResult.NOT_FOUND, detail=f"no TXT record at {name}")
-        return TxtLookup(match_records(found, expected), found=found)
+            return TxtLookup(CheckResult.NOT_FOUND, detail=f"no TXT record at {name}", server=server)
+        return TxtLookup(match_records(found, expected), found=found, server=server)
+
+
+def server_label(host: str, port: int) -> str:
+    """``192.0.2.1:53`` or ``[2001:db8::1]:53``: the form the last check records."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def txt_strings(rrsets: Iterable[dns.rrset.RRset]) -> tuple[str, ...]:
+    """Each TXT record's strings joined, decoded leniently."""
+    return tuple(b"".join(rdata.strings).decode("utf-8", errors="replace") for rrset in rrsets for rdata in rrset)
 
 
 def _txt_rrsets(answer: dns.resolver.Answer) -> list[dns.rrset.RRset]:

@@ -15,6 +15,7 @@ from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import AlreadyExists, DomainRepository
 from sso_core.dal.table import InvalidCursor
+from sso_core.gateways.authoritative_dns import AuthoritativePolicy, AuthoritativeTxtResolver
 from sso_core.gateways.txt_lookup import CheckResult, TxtLookup, TxtResolver, record_name, record_value
 from sso_core.models.audit import Actor
 from sso_core.models.connections import ConnectionStatus
@@ -56,6 +57,20 @@ def pending_delay(attempts: int) -> timedelta:
     return timedelta(seconds=PENDING_BACKOFF_SECONDS[min(attempts, len(PENDING_BACKOFF_SECONDS) - 1)])
 
 
+def txt_resolver(settings: Settings) -> TxtResolver | AuthoritativeTxtResolver:
+    """The authoritative servers first, the configured resolvers as fallback (or only them, when turned off)."""
+    resolvers = TxtResolver(settings.dns_nameservers, settings.dns_timeout_seconds)
+    if not settings.dns_authoritative:
+        return resolvers
+    policy = AuthoritativePolicy(
+        port=settings.dns_authoritative_port,
+        allow_private=settings.dns_authoritative_allow_private,
+        total_seconds=settings.dns_authoritative_seconds,
+        server_timeout=min(1.0, settings.dns_timeout_seconds),
+    )
+    return AuthoritativeTxtResolver(resolvers, policy)
+
+
 class DomainInUse(Conflict):
     code = "domain_in_use"
     default_message = "An enabled SSO connection signs in this domain; disable the connection first."
@@ -72,12 +87,12 @@ class DomainService:
         self,
         settings: Settings,
         repo: DomainRepository,
-        resolver: TxtResolver | None = None,
+        resolver: TxtResolver | AuthoritativeTxtResolver | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.settings = settings
         self.repo = repo
-        self.resolver = resolver or TxtResolver(settings.dns_nameservers, settings.dns_timeout_seconds)
+        self.resolver = resolver or txt_resolver(settings)
         self.clock = clock
         self.audit = AuditLog(repo.table)
 
@@ -208,6 +223,9 @@ class DomainService:
             expected=record_value(claim.token, self.settings.dns_record_prefix),
             checked_at=now,
             detail=lookup.detail,
+            source=lookup.source.value,
+            server=lookup.server,
+            source_note=lookup.source_note,
         )
         base = claim.model_copy(update={"last_check": check})
         who = actor if actor is not None else Actor.system()

@@ -22,6 +22,12 @@ class LastCheck(BaseModel):
     expected: str
     checked_at: datetime
     detail: str = ""
+    # Who answered: "authoritative" (one of the domain's name servers, asked directly) or "resolver" (the configured
+    # resolvers, as a fallback or for checks recorded before authoritative lookups); "address:port"; why not the
+    # authoritative servers, when the resolvers answered.
+    source: str = "resolver"
+    server: str = ""
+    source_note: str = ""
 
 
 class DomainClaim(BaseModel):
