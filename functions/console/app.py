@@ -108,7 +108,22 @@ def check_words(d: DomainOut) -> str:
     )
 
 
-ui.env.globals.update(when=when, badge_label=badge_label, badge_class=badge_class, check_words=check_words)
+def check_source(d: DomainOut) -> str:
+    """Who answered the last check: the domain's own name server, or our resolver (and why)."""
+    check = d.last_check
+    if check is None:
+        return ""
+    if check.source == "authoritative":
+        return f"Answered by your domain's name server at {check.server}."
+    why = check.source_note.removeprefix("resolver fallback: ")
+    return "Answered by our DNS resolver" + (
+        f": your domain's name servers could not be asked ({why})." if why else "."
+    )
+
+
+ui.env.globals.update(
+    when=when, badge_label=badge_label, badge_class=badge_class, check_words=check_words, check_source=check_source
+)
 STATUS_WORDS = {"draft": "Not enabled yet", "enabled": "Enterprise SSO on", "disabled": "Enterprise SSO off"}
 
 

@@ -312,3 +312,26 @@ def test_a_failing_authoritative_path_never_fails_a_verified_domain(table: Table
     assert claim.status is DomainStatus.VERIFIED and claim.last_check is not None
     assert (claim.last_check.result, claim.last_check.source) == ("verified", "resolver")
     assert "timed out" in claim.last_check.source_note
+
+
+@pytest.mark.parametrize(("authoritative", "checked"), [(True, 1), (False, 3)])
+def test_the_scheduled_run_keeps_time_for_one_worst_case_page(table: Table, dns, authoritative, checked) -> None:
+    """25 s left after a page: enough for a page of resolver lookups (the 20 s floor), not for a page whose
+    authoritative walks all time out (20 s, then 2 s on the resolvers, plus 5 s): the rest waits for the next run.
+    (With the defaults, a page of 500 at 64 in parallel: 8 rounds x (3 s + 2 s) + 5 s = 45 s.)"""
+    settings = Settings(
+        table_name=TABLE,
+        dns_nameservers=(dns.address,),
+        dns_timeout_seconds=2.0,
+        dns_concurrency=1,
+        dns_authoritative=authoritative,
+        dns_authoritative_seconds=20.0,
+    )
+    clock = FakeClock()
+    service = DomainService(settings, DomainRepository(table), clock=clock)
+    for i in range(3):
+        service.add(OWNER, f"d{i}.example.com")
+    clock.advance(hours=1)
+    summary = service.run_scheduled(time_left_ms=lambda: 25_000, page_size=1)
+    assert summary.checked == checked
+    assert summary.remaining is authoritative

@@ -341,9 +341,12 @@ class DomainService:
     def run_scheduled(self, time_left_ms: Callable[[], int] | None = None, page_size: int = 500) -> ScheduledRunSummary:
         """Check every due claim (read through the sparse index only), concurrently.
 
-        Stops taking new pages when less than 20 s of the invocation remain; the rest stays due.
+        Stops taking new pages when less time remains than the worst case of one more page (every check timing out
+        on the authoritative path, then on the resolvers), and never later than 20 s before the end; the rest stays
+        due.
         """
         started = time.monotonic()
+        margin_ms = self._page_margin_ms(page_size)
         summary = ScheduledRunSummary()
         now = self.clock()
         counts: dict[str, int] = {}
@@ -352,7 +355,7 @@ class DomainService:
                 summary.due += len(page)
                 for label in pool.map(self._check_one, page):
                     counts[label] = counts.get(label, 0) + 1
-                if time_left_ms is not None and time_left_ms() < 20_000:
+                if time_left_ms is not None and time_left_ms() < margin_ms:
                     summary.remaining = True
                     break
         for label, n in counts.items():
@@ -362,6 +365,13 @@ class DomainService:
         summary.duration_ms = int((time.monotonic() - started) * 1000)
         logger.info("scheduled DNS check finished", extra={"summary": summary.model_dump()})
         return summary
+
+    def _page_margin_ms(self, page_size: int) -> int:
+        per_check = self.settings.dns_timeout_seconds
+        if self.settings.dns_authoritative:
+            per_check += self.settings.dns_authoritative_seconds
+        rounds = -(-page_size // self.settings.dns_concurrency)
+        return max(20_000, int(rounds * per_check * 1000) + 5_000)
 
     def _check_one(self, claim: DomainClaim) -> str:
         lookup = self.resolver.lookup(
