@@ -238,6 +238,7 @@ def test_a_malformed_flag_fails_at_cold_start(env: dict[str, str]) -> None:
         {"SSO_DNS_AUTHORITATIVE_PORT": "0"},
         {"SSO_DNS_AUTHORITATIVE_PORT": "70000"},
         {"SSO_DNS_AUTHORITATIVE_SECONDS": "0"},
+        {"SSO_DNS_AUTHORITATIVE_SECONDS": "11"},
     ],
 )
 def test_an_out_of_range_bound_fails_at_cold_start(env: dict[str, str]) -> None:
@@ -314,10 +315,10 @@ def test_a_failing_authoritative_path_never_fails_a_verified_domain(table: Table
     assert "timed out" in claim.last_check.source_note
 
 
-@pytest.mark.parametrize(("authoritative", "checked"), [(True, 1), (False, 3)])
+@pytest.mark.parametrize(("authoritative", "checked"), [(True, 2), (False, 3)])
 def test_the_scheduled_run_keeps_time_for_one_worst_case_page(table: Table, dns, authoritative, checked) -> None:
-    """25 s left after a page: enough for a page of resolver lookups (the 20 s floor), not for a page whose
-    authoritative walks all time out (20 s, then 2 s on the resolvers, plus 5 s): the rest waits for the next run.
+    """25 s left after a page: enough for a page of resolver lookups (the 20 s floor), not for a page of two whose
+    authoritative walks all time out (2 x (10 s, then 2 s on the resolvers), plus 5 s): the rest waits.
     (With the defaults, a page of 500 at 64 in parallel: 8 rounds x (3 s + 2 s) + 5 s = 45 s.)"""
     settings = Settings(
         table_name=TABLE,
@@ -325,13 +326,13 @@ def test_the_scheduled_run_keeps_time_for_one_worst_case_page(table: Table, dns,
         dns_timeout_seconds=2.0,
         dns_concurrency=1,
         dns_authoritative=authoritative,
-        dns_authoritative_seconds=20.0,
+        dns_authoritative_seconds=10.0,
     )
     clock = FakeClock()
     service = DomainService(settings, DomainRepository(table), clock=clock)
     for i in range(3):
         service.add(OWNER, f"d{i}.example.com")
     clock.advance(hours=1)
-    summary = service.run_scheduled(time_left_ms=lambda: 25_000, page_size=1)
+    summary = service.run_scheduled(time_left_ms=lambda: 25_000, page_size=2)
     assert summary.checked == checked
     assert summary.remaining is authoritative

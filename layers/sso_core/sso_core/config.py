@@ -35,7 +35,8 @@ class Settings(BaseModel):
     dns_authoritative: bool = True
     dns_authoritative_port: int = Field(default=53, ge=1, le=65535)
     dns_authoritative_allow_private: bool = False
-    dns_authoritative_seconds: float = Field(default=3.0, gt=0, le=30)
+    # at most 10 s: "Check DNS" runs in an API function; with the resolver fallback it must end within its timeout
+    dns_authoritative_seconds: float = Field(default=3.0, gt=0, le=10)
     dns_record_prefix: str = "sso-domain-verification="
     pending_expiry_hours: int = Field(default=14 * 24, ge=1)
     verified_recheck_hours: int = Field(default=24, ge=1)
