@@ -100,6 +100,24 @@ def test_a_cname_into_another_zone_is_asked_of_that_zones_server() -> None:
         assert zones.store.queries_by_name["verify.provider.test."] == 1
 
 
+def test_a_zone_delegated_below_the_domain_is_asked_at_its_own_servers() -> None:
+    # corp.example.test is delegated by example.test to its own server (127.0.0.2, same port: the port is one
+    # setting). The parent's server still holds an old record for the name, and answers for it as authoritative
+    # (it does not know the delegation): only the child's answer counts.
+    with zone_server(ZONE) as parent, zone_server(DOMAIN, host="127.0.0.2", port=parent.port) as child:
+        addresses = {DOMAIN: "127.0.0.2"}
+        with caching_resolver(ZONE, DOMAIN, addresses=addresses) as resolver:
+            parent.store.add(NAME, "TXT", "sso-domain-verification=old")
+            child.store.add(NAME, "TXT", EXPECTED)
+            lookup = authoritative(resolver, parent.port).lookup(NAME, EXPECTED)  # type: ignore[attr-defined]
+        assert (lookup.result, lookup.source, lookup.server) == (
+            CheckResult.VERIFIED,
+            AnswerSource.AUTHORITATIVE,
+            f"127.0.0.2:{parent.port}",
+        )
+        assert parent.store.queries == 0
+
+
 def test_a_cname_chain_through_too_many_zones_falls_back() -> None:
     zones_names = ("a.test", "b.test", "c.test", "d.test")
     with caching_resolver(*zones_names) as resolver, zone_server(*zones_names) as zones:

@@ -21,10 +21,11 @@ class CachingResolverStore(RecordStore):
     """A recursive resolver's view: each zone's NS set (``ns1.<zone>``, no glue) and the NS host's address, and,
     for every name it holds no record of, the NXDOMAIN it cached with its zone's SOA (minimum one day)."""
 
-    def __init__(self, zones: tuple[str, ...], ns_address: str = "127.0.0.1") -> None:
+    def __init__(self, zones: tuple[str, ...], addresses: dict[str, str] | None = None) -> None:
         super().__init__()
-        self.zone_names = tuple(_norm(z) for z in zones)
-        self.ns_address = ns_address
+        # The deepest zone first: a name under a delegated child belongs to the child.
+        self.zone_names = tuple(sorted((_norm(z) for z in zones), key=lambda z: -z.count(".")))
+        self.addresses = {_norm(z): a for z, a in (addresses or {}).items()}
         self.txt_queries = 0
 
     def _zone(self, key: str) -> str | None:
@@ -43,7 +44,7 @@ class CachingResolverStore(RecordStore):
         if zone is not None and key == zone and qtype == QTYPE.NS:
             reply.add_answer(RR(zone, QTYPE.NS, rdata=NS("ns1." + zone), ttl=3600))
         elif zone is not None and key == "ns1." + zone and qtype == QTYPE.A:
-            reply.add_answer(RR(key, QTYPE.A, rdata=A(self.ns_address), ttl=3600))
+            reply.add_answer(RR(key, QTYPE.A, rdata=A(self.addresses.get(zone, "127.0.0.1")), ttl=3600))
         elif zone is not None and key == "ns1." + zone:
             reply.add_auth(self._negative_soa(zone))
         else:
@@ -68,17 +69,18 @@ class RefusingStore(RecordStore):
         return reply
 
 
-def zone_server(*zones: str) -> LocalDnsServer:
+def zone_server(*zones: str, host: str = "127.0.0.1", port: int = 0) -> LocalDnsServer:
     """An authoritative server of ``zones`` (AA answers, SOA on negative ones), sso_local's in authoritative mode."""
-    server = LocalDnsServer(authoritative=True)
+    server = LocalDnsServer(host=host, port=port, authoritative=True)
     for zone in zones:
         server.store.serve_zone(zone)
     return server
 
 
-def caching_resolver(*zones: str) -> LocalDnsServer:
+def caching_resolver(*zones: str, addresses: dict[str, str] | None = None) -> LocalDnsServer:
+    """The resolver of ``zones``; each zone's name server at ``addresses[zone]`` (127.0.0.1 unless given)."""
     server = LocalDnsServer()
-    server.store = CachingResolverStore(zones)
+    server.store = CachingResolverStore(zones, addresses)
     return server
 
 
