@@ -180,6 +180,13 @@ def test_the_query_budget_bounds_the_walk(resolver, zone) -> None:
     assert "used its 2 queries" in lookup.source_note
 
 
+def test_an_unexpected_failure_on_the_authoritative_path_falls_back(resolver) -> None:
+    too_long = "x" * 64 + "." + DOMAIN  # dnspython refuses the label: an exception, not an answer
+    lookup = authoritative(resolver, free_port()).lookup(too_long, EXPECTED)  # type: ignore[attr-defined]
+    assert (lookup.result, lookup.source) == (CheckResult.INDETERMINATE, AnswerSource.RESOLVER)
+    assert lookup.source_note == "resolver fallback: the authoritative lookup failed (LabelTooLong)"
+
+
 def test_no_zone_cut_falls_back(dns) -> None:
     # A resolver with no NS data and no SOA on its negative answers: the walk stops below the TLD.
     dns.store.add(NAME, "TXT", EXPECTED)

@@ -36,6 +36,7 @@ from sso_core.gateways.txt_lookup import (
     server_label,
     txt_strings,
 )
+from sso_core.observability import logger
 
 if TYPE_CHECKING:
     import dns.message
@@ -124,6 +125,9 @@ class AuthoritativeTxtResolver:
             return self._authoritative(name, expected)
         except NoAuthority as exc:
             note = str(exc)
+        except Exception as exc:  # noqa: BLE001 - whatever goes wrong on this path, the resolvers still answer
+            logger.warning("authoritative DNS lookup failed", extra={"error": type(exc).__name__})
+            note = f"the authoritative lookup failed ({type(exc).__name__})"
         fallback = self.resolvers.lookup(name, expected)
         return replace(fallback, source=AnswerSource.RESOLVER, source_note=f"resolver fallback: {note}"[:300])
 
