@@ -14,6 +14,7 @@ import pytest
 from sso_local.dns_server import LocalDnsServer
 from sso_local.stack import LocalStack
 from tests.support.dns_zones import caching_resolver, zone_server
+from tests.support.running_stack import RunningStack
 from tests.support.walk import http
 
 pytestmark = pytest.mark.integration
@@ -81,3 +82,17 @@ def test_the_embedded_dns_server_is_the_demo_zones_authoritative_server(stack: L
     body = http("POST", f"{stack.url}/domains/example.com/verify", token=token).json()
     assert body["status"] == "verified"
     assert (body["check"]["source"], body["check"]["server"]) == ("authoritative", stack.dns.address)
+
+
+def test_make_run_checks_dns_at_the_embedded_authoritative_server(sso_local_run: RunningStack) -> None:
+    """`sso-local run` in its own process, as `make run` starts it: Check DNS takes the authoritative path."""
+    url, token = sso_local_run.url, sso_local_run.owner_token
+    embedded = http("GET", f"{url}/_local/health").json()["dns"]
+    added = http("POST", f"{url}/domains", {"domain": "authoritative.example"}, token=token)
+    assert added.status == 201, added.text
+    record = added.json()["verification"]
+    published = http("POST", f"{url}/_local/dns", {"name": record["record_name"], "value": record["record_value"]})
+    assert published.status == 201, published.text
+    body = http("POST", f"{url}/domains/authoritative.example/verify", token=token).json()
+    assert body["status"] == "verified"
+    assert (body["check"]["source"], body["check"]["server"]) == ("authoritative", embedded)
