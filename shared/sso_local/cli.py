@@ -36,7 +36,8 @@ _WALK_STEPS = r"""
     | python3 -c 'import json,sys; print(json.dumps({k.removeprefix("record_"): v for k, v in json.load(sys.stdin)["verification"].items()}))' \
     | curl -s -X POST $SSO/_local/dns -H "$JSON" --data-binary @-; echo
 
-  # 4. Verify: the stack looks the record up now, and the domain becomes "verified".
+  # 4. Verify: the stack asks the domain's authoritative server now (the embedded DNS server is also that, for
+  #    its demo zones: "source": "authoritative" in the check), and the domain becomes "verified".
   curl -s -X POST $SSO/domains/example.com/verify -H "Authorization: Bearer $TOKEN"; echo
 
   # 5. Support grants tenant "acme" access to Enterprise SSO (in production your account manager asks them; here
