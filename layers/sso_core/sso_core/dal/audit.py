@@ -84,13 +84,23 @@ class AuditLog:
         return ("audit", {"Put": {"TableName": self.table.name, "Item": serialize(item)}})
 
     def put_operator_entry(
-        self, log: str, entry_id: str, actor: Actor, action: str, target: str, before: Any, after: Any, when: datetime
+        self,
+        log: str,
+        entry_id: str,
+        sequence: int,
+        actor: Actor,
+        action: str,
+        target: str,
+        before: Any,
+        after: Any,
+        when: datetime,
     ) -> bool:
-        """Writes one operator entry whose key the caller derives (``entry_id`` and ``when`` the same on a retry),
-        so a retried action records itself once; False when it was recorded already."""
+        """Writes one operator entry whose key the caller derives (``entry_id``, ``sequence`` and ``when`` the same
+        on a retry), so a retried action records itself once; False when it was recorded already. ``sequence``
+        orders the entries of one second, as the write time does in tenants' logs."""
         item = {
             "pk": operator_pk(log),
-            "sk": f"AUDIT#{sort_time(when)}#{0:020d}#{entry_id}",
+            "sk": f"AUDIT#{sort_time(when)}#{sequence:020d}#{entry_id}",
             "type": "audit",
             "id": entry_id,
             "time": when.isoformat(),

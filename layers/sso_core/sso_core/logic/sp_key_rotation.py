@@ -232,6 +232,7 @@ class SpKeyRotation:
         before = _public(state.data)
         data = change(dict(state.data), now)
         data["last_request"] = {
+            "seq": int((state.data.get("last_request") or {}).get("seq", 0)) + 1,  # orders the operator log
             "id": request_id,
             "action": action,
             "operator": operator,
@@ -261,6 +262,7 @@ class SpKeyRotation:
         self.audit.put_operator_entry(
             OPERATOR_LOG,
             hashlib.sha256(f"{last['action']}:{last['id']}".encode()).hexdigest()[:12],
+            int(last.get("seq", 0)),
             Actor("operator", last["operator"], "operator"),
             f"sp_key.{last['action']}",
             "sp_signing_key",
