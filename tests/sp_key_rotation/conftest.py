@@ -18,3 +18,14 @@ def keyed(table: Table, sp_keypair: tuple[str, str]) -> Table:
     """The table, with the SP key stored in Secrets Manager (moto), as after the first connection."""
     store_sp_key(*sp_keypair)
     return table
+
+
+@pytest.fixture
+def world(api, dns, tmp_path, acme_idp_keys, sp_keypair):  # type: ignore[no-untyped-def]
+    """Tenant acme over the API: verified domain, IdP imported, connection enabled (signed requests), alice a
+    member and olga an owner by invitation."""
+    from tests.support.sso_fixtures import make_world
+
+    ready = make_world(api, dns, tmp_path / "outbox", acme_idp_keys, sp_keypair).setup()
+    ready.invite_and_accept("olga@acme.test", role="owner")
+    return ready

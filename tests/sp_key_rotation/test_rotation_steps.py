@@ -19,7 +19,6 @@ from sso_core.gateways import sp_keys
 from sso_core.logic import sp_key_rotation
 from sso_core.logic.sp_key_rotation import OPERATOR_LOG, SpKeyRotation, fingerprint
 from sso_core.models.errors import ConcurrentChange, DomainError, InvalidRequest
-from sso_core.observability import logger
 from sso_core.models.sp_keys import (
     NextKeyAlreadyStaged,
     NoNextKey,
@@ -27,6 +26,7 @@ from sso_core.models.sp_keys import (
     PreviousKeyNotRetired,
     SwitchTooEarly,
 )
+from sso_core.observability import logger
 from tests.support.clock import FakeClock
 from tests.support.sp_key_rotation import OPERATOR, stored, version_count
 

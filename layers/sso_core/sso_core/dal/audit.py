@@ -16,11 +16,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from sso_core.clock import utcnow
-from botocore.exceptions import ClientError
-
 from sso_core.dal.table import InvalidCursor, Table, TxItem, error_code, serialize
 from sso_core.models.audit import Actor, AuditEntry, AuditPage, current_request_id
 from sso_core.models.errors import InvalidRequest

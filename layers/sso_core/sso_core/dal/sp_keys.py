@@ -52,7 +52,7 @@ class SpKeyRecords:
         """True when this owner was not told of this key yet (and now counts as told)."""
         item = {
             **_notice_key(tenant_id, fingerprint, email),
-            "type": "sp_key_notice",
+            "type": {"S": "sp_key_notice"},
             "sent_at": {"S": now.isoformat()},
             "ttl": {"N": str(int((now + NOTICE_RETENTION).timestamp()))},
         }

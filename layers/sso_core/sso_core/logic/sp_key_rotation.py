@@ -151,7 +151,7 @@ class SpKeyRotation:
 
         data, again = self._apply("stage", operator, request_id, change)
         staged = _next_certificate(data)
-        assert staged is not None  # noqa: S101 - the change staged it, or a retry finds it staged
+        assert staged is not None
         self.records.publish_staged(staged)
         sent, already = self._notify(data)
         message = (
@@ -247,7 +247,9 @@ class SpKeyRotation:
             if self._same_command(latest.data, action, request_id):  # our own earlier attempt got through
                 self._audit(latest.data)
                 return latest.data, True
-            raise ConcurrentChange("Another SP key command changed the key at the same time; read it and retry.")
+            raise ConcurrentChange(
+                "Another SP key command changed the key at the same time; show it and retry."
+            ) from None
         logger.info(f"SP signing key {action}", extra={"operator": operator, "request_id": request_id, **_public(data)})
         self._audit(data)
         return data, False

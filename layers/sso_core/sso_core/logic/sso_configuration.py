@@ -31,8 +31,8 @@ from sso_core.models.connections import (
     UpdateConnectionRequest,
 )
 from sso_core.models.errors import InvalidRequest
-from sso_core.models.sp_keys import NextCertificate
 from sso_core.models.identity import Caller
+from sso_core.models.sp_keys import NextCertificate
 from sso_core.observability import logger
 from sso_core.saml.certificates import load_certificate
 from sso_core.saml.parties import IdpSettings
@@ -89,7 +89,7 @@ class ConnectionService:
         self.audit = AuditLog(table)
 
     def to_out(
-        self, conn: Connection, warnings: list[str] | None = None, staged: NextCertificate | None | bool = True
+        self, conn: Connection, warnings: list[str] | None = None, staged: NextCertificate | bool | None = True
     ) -> ConnectionOut:
         """The connection as the API shows it. ``staged``: the SP's next certificate when the caller read it
         already (a list reads it once), True to read it here (one GetItem, never the secret)."""
