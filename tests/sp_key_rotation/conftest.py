@@ -29,3 +29,14 @@ def world(api, dns, tmp_path, acme_idp_keys, sp_keypair):  # type: ignore[no-unt
     ready = make_world(api, dns, tmp_path / "outbox", acme_idp_keys, sp_keypair).setup()
     ready.invite_and_accept("olga@acme.test", role="owner")
     return ready
+
+
+@pytest.fixture
+def stack(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The local stack in this process, over real HTTP on 127.0.0.1 (as `make run` serves it)."""
+    from sso_local.stack import LocalStack
+
+    monkeypatch.delenv("SSO_DNS_NAMESERVERS", raising=False)
+    monkeypatch.setenv("SSO_LOCAL_OUTBOX", str(tmp_path / "outbox"))
+    with LocalStack(port=0, state_dir=tmp_path / "state", dns_check_interval=0, quiet=True) as running:
+        yield running

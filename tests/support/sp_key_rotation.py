@@ -106,3 +106,25 @@ def outbox_texts(outbox: Path) -> list[str]:
 
 def iso(moment: datetime) -> str:
     return moment.isoformat()
+
+
+def http_call(base_url: str, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    """One request to the running local stack; (status, parsed JSON body or the text)."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base_url + path, data=data, method=method)  # noqa: S310 - a test's own stack
+    request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310 - a test's own stack
+            raw = resp.read().decode()
+            status = resp.status
+    except urllib.error.HTTPError as err:
+        raw, status = err.read().decode(), err.code
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw
