@@ -114,12 +114,12 @@ def http_call(base_url: str, method: str, path: str, body: Any = None, token: st
     import urllib.request
 
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base_url + path, data=data, method=method)  # noqa: S310 - a test's own stack
+    request = urllib.request.Request(base_url + path, data=data, method=method)
     request.add_header("content-type", "application/json")
     if token:
         request.add_header("authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310 - a test's own stack
+        with urllib.request.urlopen(request, timeout=60) as resp:
             raw = resp.read().decode()
             status = resp.status
     except urllib.error.HTTPError as err:
