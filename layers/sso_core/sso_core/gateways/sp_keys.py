@@ -159,7 +159,7 @@ def write_state(secret_id: str, data: dict[str, Any], token: str) -> str:
             SecretId=secret_id, SecretString=json.dumps(data), ClientRequestToken=token
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("ResourceExistsException", "InvalidRequestException"):
+        if exc.response.get("Error", {}).get("Code") == "ResourceExistsException":
             raise SpKeyVersionTaken() from None
         raise
     with _lock:
