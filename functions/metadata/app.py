@@ -38,11 +38,17 @@ def metadata(connection_id: str) -> Response:
 
 @app.get("/saml/<connection_id>/certificate")
 def certificate(connection_id: str) -> Response:
+    """The current signing certificate; ``?which=next`` the one staged by a rotation (404 when none)."""
+    which = app.current_event.get_query_string_value("which", "current") or "current"
+    suffix = "-next" if which == "next" else ""
     return Response(
         status_code=200,
         content_type="application/x-pem-file",
-        body=certificate_pem(get_settings(), table(), connection_id),
-        headers={**PUBLIC_CACHE, "Content-Disposition": f'attachment; filename="{connection_id}-sp-signing.pem"'},
+        body=certificate_pem(get_settings(), table(), connection_id, which),
+        headers={
+            **PUBLIC_CACHE,
+            "Content-Disposition": f'attachment; filename="{connection_id}-sp-signing{suffix}.pem"',
+        },
     )
 
 

@@ -100,6 +100,7 @@ then finish in a browser on this machine.
 
 The scheduled DNS check also runs every minute, or now with: curl -s -X POST $SSO/_local/run/dns-check
 Support's access switch: sso-local access --tenant acme --grant|--revoke [--plan contract|subscription_bundle]
+The SP signing key's rotation: sso-local sp-key stage [--days 30] | switch [--force] | retire | cancel | show
 More tokens: sso-local token --tenant acme --email owner@acme.test --role owner|admin|member --accounts acct-main
 """
 
@@ -177,6 +178,51 @@ def cmd_access(args: argparse.Namespace) -> int:
     return 0 if answer.get("status") == 200 else 1
 
 
+def _post_local(url: str, path: str, command: dict[str, object], name: str) -> tuple[int, dict[str, object]]:
+    """POSTs an operator command to the running stack; (exit code, answer)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        print(f"sso-local {name}: --url must be an http(s) URL, not {url!r}", file=sys.stderr)
+        return 2, {}
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+        f"{url.rstrip('/')}{path}",
+        data=json.dumps(command).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - http(s) only, checked above
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        answer = json.loads(err.read() or b"{}")
+    except urllib.error.URLError as err:
+        print(f"sso-local {name}: no local stack at {url} ({err.reason}); start it with `make run`.", file=sys.stderr)
+        return 1, {}
+    print(json.dumps(answer, indent=2))
+    return (0 if answer.get("status") == 200 else 1), answer
+
+
+def cmd_sp_key(args: argparse.Namespace) -> int:
+    """The SP signing key's rotation, against the running stack (its ``/_local/sp-key`` invokes the function)."""
+    import uuid
+
+    url = args.url or os.environ.get("SSO_LOCAL_URL") or f"http://127.0.0.1:{os.environ.get('SSO_LOCAL_PORT') or 3000}"
+    # One id per command: the function treats a second command with the same id as a retry of the first.
+    command: dict[str, object] = {"action": args.step, "operator": args.operator, "request_id": str(uuid.uuid4())}
+    if args.step == "stage":
+        if args.switch_at:
+            command["switch_at"] = args.switch_at
+        else:
+            command["days"] = args.days
+    if args.step == "switch" and args.force:
+        command["force"] = True
+    code, _ = _post_local(url, "/_local/sp-key", command, "sp-key")
+    return code
+
+
 def cmd_console_link(args: argparse.Namespace) -> int:
     import json
 
@@ -219,6 +265,16 @@ def main(argv: list[str] | None = None) -> int:
     access.add_argument("--operator", default=os.environ.get("USER") or "local-support", help="who acts")
     access.add_argument("--url", default=None, help="the running stack (default http://127.0.0.1:$SSO_LOCAL_PORT)")
     access.set_defaults(func=cmd_access)
+    sp_key = sub.add_parser(
+        "sp-key", help="as an operator: rotate the SP signing key (stage, switch, retire; cancel, notify, show)"
+    )
+    sp_key.add_argument("step", choices=["stage", "switch", "retire", "cancel", "notify", "show"])
+    sp_key.add_argument("--days", type=int, default=30, help="stage: the switch date is this many days away")
+    sp_key.add_argument("--switch-at", default=None, help="stage: the switch date (ISO 8601), instead of --days")
+    sp_key.add_argument("--force", action="store_true", help="switch: before the switch date")
+    sp_key.add_argument("--operator", default=os.environ.get("USER") or "local-operator", help="who acts")
+    sp_key.add_argument("--url", default=None, help="the running stack (default http://127.0.0.1:$SSO_LOCAL_PORT)")
+    sp_key.set_defaults(func=cmd_sp_key)
     link = sub.add_parser("console-link", help="print a URL that signs this person in to the admin console")
     link.add_argument("--tenant", required=True)
     link.add_argument("--email", required=True)

@@ -220,6 +220,8 @@ class LocalStack:
             return app_pages.handle(method, body, app_pages.discovery_call(self.gateway.handle))
         if path == "/_local/access" and method == "POST":
             return self.support_access(body)
+        if path == "/_local/sp-key" and method == "POST":
+            return self.sp_key_rotation(body)
         if (path == DEMO_IDP_PREFIX or path.startswith(DEMO_IDP_PREFIX + "/")) and self.demo_idp is not None:
             return self.demo_idp.handle(method, path, query, headers, body)
         return _json(404, {"error": {"code": "route_not_found", "message": "No such local route."}})
@@ -234,6 +236,18 @@ class LocalStack:
             return _json(400, {"error": {"code": "invalid_request", "message": "The body must be a JSON object."}})
         command.setdefault("operator", "local-support")
         result = invoke(functions()["SupportAccessFunction"], command)
+        return _json(int(result.get("status", 500)), result)
+
+    def sp_key_rotation(self, body: bytes) -> GatewayResponse:
+        """Plays an operator's ``aws lambda invoke`` of the SP key rotation function (no API route either)."""
+        try:
+            command = json.loads(body or b"{}")
+        except ValueError:
+            command = None
+        if not isinstance(command, dict):
+            return _json(400, {"error": {"code": "invalid_request", "message": "The body must be a JSON object."}})
+        command.setdefault("operator", "local-operator")
+        result = invoke(functions()["SpKeyRotationFunction"], command)
         return _json(int(result.get("status", 500)), result)
 
     def _app_callback(self, query: str) -> GatewayResponse:

@@ -57,19 +57,26 @@ SECRET_WRITES = {
 }
 
 
+def _events(function: str) -> list[dict[str, Any]]:
+    return list((_resources()[function]["Properties"].get("Events") or {}).values())
+
+
 def _grants_on(function: str, resource: Any) -> set[str]:
     return {a for s in _statements(function) if s["Resource"] == resource for a in _actions(s)}
 
 
-def test_only_the_connections_function_may_write_the_sp_signing_key() -> None:
+def test_only_the_connections_and_rotation_functions_may_write_the_sp_signing_key() -> None:
     key = {"Ref": "SpSigningKey"}
     writers = {
         name
         for name, res in _resources().items()
         if res["Type"] == "AWS::Serverless::Function" and _grants_on(name, key) & SECRET_WRITES
     }
-    assert writers == {"ConnectionsFunction"}
-    assert _grants_on("ConnectionsFunction", key) == {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}
+    # The connections function stores the first key; the operator's rotation function (no API route) rotates it.
+    assert writers == {"ConnectionsFunction", "SpKeyRotationFunction"}
+    for writer in writers:
+        assert _grants_on(writer, key) == {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}, writer
+    assert not any(e.get("Type") == "HttpApi" for e in _events("SpKeyRotationFunction")), "an operator-only function"
     for reader in ("MetadataFunction", "LoginFunction", "AcsFunction"):
         assert _grants_on(reader, key) == {"secretsmanager:GetSecretValue"}, reader
 
@@ -94,7 +101,7 @@ def test_ses_send_is_scoped_to_the_sender_identity() -> None:
         if res["Type"] == "AWS::Serverless::Function"
         and any(a.startswith("ses:") for s in _statements(name) for a in _actions(s))
     }
-    assert senders == {"InvitationsFunction", "ConsoleFunction", "SupportAccessFunction"}
+    assert senders == {"InvitationsFunction", "ConsoleFunction", "SupportAccessFunction", "SpKeyRotationFunction"}
     for name in senders:
         for st in _statements(name):
             if any(a.startswith("ses:") for a in _actions(st)):

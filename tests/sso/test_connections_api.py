@@ -55,6 +55,7 @@ def test_create_for_a_verified_domain(world: SsoWorld) -> None:
             "metadata_url": f"{base}/metadata",
             "sign_in_url": f"{base}/login",
             "certificate_url": f"{base}/certificate",
+            "next_certificate": None,  # no SP key rotation staged
         },
         "idp": None,
         "signed_requests": True,

@@ -3,6 +3,9 @@
 ``time`` is the change's own time (the service clock); the nanoseconds of the write break ties within a second,
 so entries written one after the other read back in that order. A change that is a transaction writes its entry
 in the same transaction (``put_op``), so no change goes unrecorded.
+
+Operator actions on the deployment itself (the SP signing key's rotation) belong to no tenant: they go to an
+operator log, pk=OPERATOR#<log>, with the same entry shape (``put_operator_entry``, ``operator_page``).
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from sso_core.clock import utcnow
-from sso_core.dal.table import InvalidCursor, Table, TxItem, serialize
+from sso_core.dal.table import InvalidCursor, Table, TxItem, error_code, serialize
 from sso_core.models.audit import Actor, AuditEntry, AuditPage, current_request_id
 from sso_core.models.errors import InvalidRequest
 
@@ -25,6 +29,10 @@ RETENTION = timedelta(days=400)
 
 def tenant_pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}"
+
+
+def operator_pk(log: str) -> str:
+    return f"OPERATOR#{log}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -74,9 +82,54 @@ class AuditLog:
         }
         return ("audit", {"Put": {"TableName": self.table.name, "Item": serialize(item)}})
 
-    def page(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
+    def put_operator_entry(
+        self,
+        log: str,
+        entry_id: str,
+        sequence: int,
+        actor: Actor,
+        action: str,
+        target: str,
+        before: Any,
+        after: Any,
+        when: datetime,
+    ) -> bool:
+        """Writes one operator entry whose key the caller derives (``entry_id``, ``sequence`` and ``when`` the same
+        on a retry), so a retried action records itself once; False when it was recorded already. ``sequence``
+        orders the entries of one second, as the write time does in tenants' logs."""
+        item = {
+            "pk": operator_pk(log),
+            "sk": f"AUDIT#{sort_time(when)}#{sequence:020d}#{entry_id}",
+            "type": "audit",
+            "id": entry_id,
+            "time": when.isoformat(),
+            "actor": {"kind": actor.kind, "email": actor.email, "role": actor.role},
+            "action": action,
+            "target": target,
+            "before": json.dumps(_jsonable(before)),
+            "after": json.dumps(_jsonable(after)),
+            "request_id": current_request_id.get(),
+            "ttl": int((when + RETENTION).timestamp()),
+        }
         try:
-            items, next_cursor = self.table.newest_first(tenant_pk(tenant_id), "AUDIT#", limit, cursor)
+            self.table.client.put_item(
+                TableName=self.table.name, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def operator_page(self, log: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
+        return self._page(operator_pk(log), limit, cursor)
+
+    def page(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
+        return self._page(tenant_pk(tenant_id), limit, cursor)
+
+    def _page(self, pk: str, limit: int, cursor: str | None) -> AuditPage:
+        try:
+            items, next_cursor = self.table.newest_first(pk, "AUDIT#", limit, cursor)
         except InvalidCursor:
             raise InvalidRequest("The cursor is not valid.") from None
         entries = [

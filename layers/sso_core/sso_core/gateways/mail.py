@@ -159,3 +159,21 @@ def sso_access_revoked_mail(
         html=render("sso_access_revoked.html", values, escape=True),
         text=render("sso_access_revoked.txt", values, escape=False),
     )
+
+
+def sp_key_rotation_mail(
+    *, to: str, tenant_name: str, fingerprint: str, certificate_url: str, switch_at: datetime
+) -> OutgoingMail:
+    """Tells an owner whose connection signs its requests to add the service's next certificate to the IdP."""
+    values = {
+        "tenant_name": tenant_name,
+        "fingerprint": fingerprint,
+        "certificate_url": certificate_url,
+        "switch_at": format_expiry(switch_at),
+    }
+    return OutgoingMail(
+        to=to,
+        subject=header_value(f"Action needed before {values['switch_at']}: add our new SAML signing certificate"),
+        html=render("sp_key_rotation.html", values, escape=True),
+        text=render("sp_key_rotation.txt", values, escape=False),
+    )

@@ -4,7 +4,10 @@ A new deployment gets a key without a manual step: creating the first connection
 (``ensure_sp_keys``, the connections function, the only one allowed to write the secret) with a fixed client
 request token, so concurrent creations converge on a single key. Every other function only reads it
 (``load_sp_keys``); a missing key is ``SpKeyMissing`` (503), never a write. The secret may also
-hold a ``next`` certificate (and key) published in the metadata ahead of a rotation.
+hold a ``next`` certificate (and key) published in the metadata ahead of a rotation, and after the switch the
+``previous`` certificate (no key: nothing signs with it any more), still published until it is retired. The
+rotation itself (``logic/sp_key_rotation.py``, the ``sp_key_rotation`` operator function, the other writer) reads
+the whole secret with ``read_state`` and writes it with ``write_state``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class SpKeys:
     cert_pem: str
     next_cert_pem: str | None = None
     next_key_pem: str | None = None
+    previous_cert_pem: str | None = None
 
 
 SECRET_UNREADABLE = "SP key secret unreadable"
@@ -56,7 +60,10 @@ def _parse(secret: str) -> SpKeys:
     data = json.loads(secret)
     current = data["current"]
     nxt = data.get("next") or {}
-    return SpKeys(current["key_pem"], current["cert_pem"], nxt.get("cert_pem"), nxt.get("key_pem"))
+    previous = data.get("previous") or {}
+    return SpKeys(
+        current["key_pem"], current["cert_pem"], nxt.get("cert_pem"), nxt.get("key_pem"), previous.get("cert_pem")
+    )
 
 
 def ensure_sp_keys(secret_id: str, common_name: str) -> SpKeys:
@@ -113,3 +120,48 @@ def _fetch(secret_id: str, common_name: str, create_if_missing: bool) -> SpKeys:
     logger.info("SP signing key initialised")
     # Whoever won the race, everyone uses what is stored.
     return _parse(client.get_secret_value(SecretId=secret_id)["SecretString"])
+
+
+# ---- the rotation's view: the whole secret, read and written by version ----------------------------------------
+
+
+class SpKeyVersionTaken(Exception):
+    """Another write already made a version from the one read (the client request token was used)."""
+
+
+@dataclass(frozen=True)
+class SpKeyState:
+    """The secret as stored (``data``: current, next, previous, last_request) and the version it was read at."""
+
+    data: dict[str, Any]
+    version_id: str
+
+
+def read_state(secret_id: str) -> SpKeyState:
+    """The stored secret, uncached (the rotation must see the latest version); ``SpKeyMissing`` when empty."""
+    client = secrets_client()
+    try:
+        answer = client.get_secret_value(SecretId=secret_id)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        logger.error(SECRET_UNREADABLE, extra={"error_code": code, "secret_id": secret_id})
+        if code == "ResourceNotFoundException":
+            raise SpKeyMissing() from None
+        raise
+    return SpKeyState(json.loads(answer["SecretString"]), str(answer["VersionId"]))
+
+
+def write_state(secret_id: str, data: dict[str, Any], token: str) -> str:
+    """Stores ``data`` as a new version under ``token`` (derived from the version read, so that two writers who
+    read the same version cannot both succeed); ``SpKeyVersionTaken`` when the token was used for other data."""
+    try:
+        answer = secrets_client().put_secret_value(
+            SecretId=secret_id, SecretString=json.dumps(data), ClientRequestToken=token
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceExistsException":
+            raise SpKeyVersionTaken() from None
+        raise
+    with _lock:
+        _cache.pop(secret_id, None)  # this process reads what it wrote; others within CACHE_SECONDS
+    return str(answer["VersionId"])

@@ -72,6 +72,7 @@ def sp_identity(settings: Settings, connection_id: str) -> SpIdentity:
         key_pem=keys.key_pem,
         cert_pem=keys.cert_pem,
         next_cert_pem=keys.next_cert_pem,
+        previous_cert_pem=keys.previous_cert_pem,
     )
 
 

@@ -15,6 +15,7 @@ from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
+from sso_core.dal.sp_keys import SpKeyRecords
 from sso_core.dal.table import Table
 from sso_core.gateways.sp_keys import ensure_sp_keys
 from sso_core.logic.sso_gate import require_sso_access
@@ -31,6 +32,7 @@ from sso_core.models.connections import (
 )
 from sso_core.models.errors import InvalidRequest
 from sso_core.models.identity import Caller
+from sso_core.models.sp_keys import NextCertificate
 from sso_core.observability import logger
 from sso_core.saml.certificates import load_certificate
 from sso_core.saml.parties import IdpSettings
@@ -86,7 +88,16 @@ class ConnectionService:
         self.clock = clock
         self.audit = AuditLog(table)
 
-    def to_out(self, conn: Connection, warnings: list[str] | None = None) -> ConnectionOut:
+    def to_out(
+        self, conn: Connection, warnings: list[str] | None = None, staged: NextCertificate | bool | None = True
+    ) -> ConnectionOut:
+        """The connection as the API shows it. ``staged``: the SP's next certificate when the caller read it
+        already (a list reads it once), True to read it here (one GetItem, never the secret)."""
+        if staged is True:
+            staged = SpKeyRecords(self.table).staged()
+        sp = sp_details(self.settings, conn.id)
+        if isinstance(staged, NextCertificate):
+            sp = sp.model_copy(update={"next_certificate": staged})
         idp = None
         if conn.idp is not None:
             idp = IdpOut(
@@ -99,7 +110,7 @@ class ConnectionService:
             id=conn.id,
             status=conn.status,
             domains=conn.domains,
-            sp=sp_details(self.settings, conn.id),
+            sp=sp,
             idp=idp,
             signed_requests=conn.signed_requests,
             binding=conn.binding,
@@ -141,7 +152,10 @@ class ConnectionService:
 
     def list(self, caller: Caller) -> ConnectionList:
         require_sso_access(self.table, caller.tenant_id)
-        return ConnectionList(connections=[self.to_out(c) for c in self.repo.list_for_tenant(caller.tenant_id)])
+        staged = SpKeyRecords(self.table).staged()
+        return ConnectionList(
+            connections=[self.to_out(c, staged=staged) for c in self.repo.list_for_tenant(caller.tenant_id)]
+        )
 
     def get(self, caller: Caller, connection_id: str) -> ConnectionOut:
         return self.to_out(self.get_connection(caller, connection_id))

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sso_core.models.sp_keys import NextCertificate
+
 
 class ConnectionStatus(enum.StrEnum):
     DRAFT = "draft"
@@ -70,6 +72,8 @@ class SpDetails(BaseModel):
     metadata_url: str
     sign_in_url: str
     certificate_url: str
+    # The SP's next signing certificate while a rotation is staged (docs/sp-key-rotation.md), else null.
+    next_certificate: NextCertificate | None = None
 
 
 class IdpOut(BaseModel):

@@ -25,7 +25,10 @@ class SpIdentity:
     sign_in_url: str
     key_pem: str
     cert_pem: str
+    # During a rotation: the certificate staged to sign next, and after the switch the one that signed before
+    # (until retired). Both are published in the metadata; only ``key_pem`` signs.
     next_cert_pem: str | None = None
+    previous_cert_pem: str | None = None
 
 
 @dataclass(frozen=True)

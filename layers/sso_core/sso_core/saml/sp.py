@@ -90,13 +90,15 @@ def _new_request_id() -> str:
 
 @lru_cache(maxsize=64)
 def sp_metadata_xml(sp: SpIdentity) -> str:
-    """SP metadata: AuthnRequestsSigned and WantAssertionsSigned, our signing certificate
-    (and the next one during a rotation), the ACS on HTTP-POST, NameIDFormat emailAddress."""
+    """SP metadata: AuthnRequestsSigned and WantAssertionsSigned, our signing certificate (and during a rotation
+    the next one, or after the switch the previous one, each its own KeyDescriptor), the ACS on HTTP-POST,
+    NameIDFormat emailAddress."""
     client = sp_client(sp)
     descriptor = entity_descriptor(client.config)
     certificates = [base64_body(sp.cert_pem)]
-    if sp.next_cert_pem:
-        certificates.append(base64_body(sp.next_cert_pem))
+    for extra in (sp.next_cert_pem, sp.previous_cert_pem):
+        if extra:
+            certificates.append(base64_body(extra))
     descriptor.spsso_descriptor.key_descriptor = do_key_descriptor(certificates, use="signing")
     descriptor.spsso_descriptor.authn_requests_signed = "true"
     descriptor.spsso_descriptor.want_assertions_signed = "true"
