@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from email import message_from_bytes, policy
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -68,3 +70,34 @@ class ConsoleClient:
 
     def sign_in(self, tenant: str, email: str, role: str, accounts: list[str] | None = None) -> requests.Response:
         return self.get(self.stack.console_link(tenant, email, role, accounts or []))
+
+    def add_member(self, email: str, role: str, accounts: list[str]) -> None:
+        """Invite ``email`` from the Users page and accept the mailed invitation, as the invitee would."""
+        self.get("/console/users")
+        sent = self.post("/console/users/invite", {"email": email, "role": role, "accounts": ",".join(accounts)})
+        assert sent.status_code == 200 and f"Invitation sent: {email}" in sent.text, sent.text
+        token = accept_token(self.stack.outbox, email)
+        accepted = requests.post(f"{self.stack.url}/invitations/accept", data={"token": token}, timeout=30)
+        assert accepted.status_code == 200, accepted.text
+
+    def member_id(self, email: str) -> str:
+        """The id of ``email`` on the Users page's first page of members (from its Edit link)."""
+        page = self.get("/console/users").text
+        found = re.search(rf'href="/console/users/(usr_[0-9a-f]+)" aria-label="Edit {re.escape(email)}"', page)
+        assert found, f"{email} has no Edit link"
+        return found.group(1)
+
+
+def accept_token(outbox: Path, email: str) -> str:
+    """The token of the newest invitation mailed to ``email`` in the local outbox."""
+    mails = []
+    for path in outbox.glob("*.eml"):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if email in str(message["To"]):
+            mails.append((path.stat().st_mtime_ns, message))
+    assert mails, f"no mail to {email}"
+    body = max(mails, key=lambda m: m[0])[1].get_body(("plain",))
+    assert body is not None
+    found = re.search(r"token=([\w-]+)", body.get_content())
+    assert found
+    return found.group(1)
