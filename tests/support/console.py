@@ -101,3 +101,16 @@ def accept_token(outbox: Path, email: str) -> str:
     found = re.search(r"token=([\w-]+)", body.get_content())
     assert found
     return found.group(1)
+
+
+def verify_domain(client: ConsoleClient, domain: str) -> None:
+    """Connect ``domain`` on the Domains page, publish its TXT record in the stack's DNS, press "Check DNS"."""
+    client.get("/console/domains")
+    page = client.post("/console/domains", {"domain": domain})
+    assert page.status_code == 200, page.text
+    name = re.search(r"<code>(_sso-challenge\.[^<]+)</code>", page.text)
+    value = re.search(r"<code>(sso-domain-verification=[^<]+)</code>", page.text)
+    assert name and value, page.text
+    client.stack.dns.store.add(name.group(1), "TXT", value.group(1))
+    checked = client.post(f"/console/domains/{domain}/check")
+    assert f"{domain}: Verified." in checked.text, checked.text
