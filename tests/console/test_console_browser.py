@@ -1,6 +1,8 @@
 """The admin console in headless Chromium: an owner opens the console link and does the setup only by clicking and
-typing, a user then signs in through the demo IdP, and the owner finds that login in the trace. axe-core checks
-every page the walk visits; screenshots at 1280 and 390 px go to test-output/screenshots/console/.
+typing, a user then signs in through discovery (the application's sign-in page) and the demo IdP, the owner finds
+that login in the trace, edits and removes members, and creates a SCIM token; tenant B's owner cannot reach tenant
+A's pages or actions. axe-core checks every page the walks visit; screenshots at 1280 and 390 px go to
+test-output/screenshots/console/.
 """
 
 from __future__ import annotations
@@ -303,6 +305,15 @@ def test_a_member_sees_a_read_only_page_and_tenant_b_cannot_open_tenant_a_pages(
         response = page.request.post(f"{stack.url}{path}", form={"csrf": csrf, **data}, max_redirects=0)
         assert response.status == 404, (path, response.status)
         assert "ann@acme.test" not in response.text() and "tenant-a.example" not in response.text(), path
+    # Support revokes B's Enterprise SSO: an SSO page now explains what that means and who to contact.
+    revoked = page.request.post(
+        f"{stack.url}/_local/access", data=json.dumps({"action": "revoke", "tenant_id": "beta", "operator": "tests"})
+    )
+    assert revoked.status == 200, revoked.text()
+    page.goto(f"{stack.url}/console/connections/{connection_id}")
+    expect(page.locator("h1")).to_have_text("Enterprise SSO is not part of your plan")
+    expect(page.locator("main")).to_contain_text("account manager or our support team")
+    visits.check(page, "sso-not-available")
     context.close()
     # Nothing of A changed.
     assert "<td>ann@acme.test</td><td>member</td>" in console.get("/console/users").text
