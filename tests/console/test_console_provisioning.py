@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from tests.support.console import ConsoleClient, verify_domain
+from tests.support.console import ConsoleClient, strict_page, verify_domain
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ def test_the_token_is_shown_once_works_and_a_replacement_stops_the_old_one(owner
     assert page.status_code == 200 and _h1(page.text) == "Provisioning (SCIM)"
     assert f"<code>{owner.stack.url}/scim/v2</code>" in page.text and "Create SCIM token" in page.text
     created = owner.post("/console/provisioning/token")
-    assert created.status_code == 200 and "shown only this once" in created.text
+    assert created.status_code == 200 and "shown only this once" in created.text and strict_page(created)
     first = _token(created.text)
     assert _scim(owner, first).status_code == 200
     again = owner.get("/console/provisioning")

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.console.test_console_http import _verified_connection
-from tests.support.console import ConsoleClient, verify_domain
+from tests.support.console import ConsoleClient, strict_page, verify_domain
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +24,7 @@ def _h1(html: str) -> str:
 def _explains(page: requests.Response) -> None:
     assert page.status_code == 403 and _h1(page.text) == TITLE, page.text
     assert "account manager or our support team" in page.text and 'role="alert"' not in page.text
+    assert strict_page(page)
 
 
 def test_manage_without_the_entitlement_explains_instead_of_failing(console: ConsoleClient):

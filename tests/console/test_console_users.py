@@ -10,7 +10,7 @@ import pytest
 
 from sso_local.lambda_runtime import load_handler_module
 from sso_local.template import REPO_ROOT
-from tests.support.console import ConsoleClient
+from tests.support.console import ConsoleClient, strict_page
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +41,7 @@ def test_an_owner_edits_a_members_role_and_accounts(acme):
     user_id = acme.member_id("ann@acme.test")
     edit = acme.get(f"/console/users/{user_id}")
     assert edit.status_code == 200 and _h1(edit.text) == "Edit member" and "ann@acme.test" in edit.text
+    assert strict_page(edit)
     saved = acme.post(f"/console/users/{user_id}", {"role": "admin", "accounts": "acct-main, acct-eu"})
     assert saved.status_code == 200 and _h1(saved.text) == "Users"
     assert "Saved: ann@acme.test is admin, accounts acct-main, acct-eu." in saved.text
@@ -87,7 +88,7 @@ def test_removing_a_member_asks_first_then_removes_and_audits(acme):
     user_id = acme.member_id("ann@acme.test")
     confirm = acme.get(f"/console/users/{user_id}/remove")
     assert confirm.status_code == 200 and _h1(confirm.text) == "Remove member"
-    assert "Remove ann@acme.test?" in confirm.text and "Cancel" in confirm.text
+    assert "Remove ann@acme.test?" in confirm.text and "Cancel" in confirm.text and strict_page(confirm)
     assert "ann@acme.test" in acme.get("/console/users").text  # opening the confirmation changes nothing
     acme.get(f"/console/users/{user_id}/remove")
     removed = acme.post(f"/console/users/{user_id}/remove")

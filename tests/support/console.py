@@ -88,6 +88,13 @@ class ConsoleClient:
         return found.group(1)
 
 
+def strict_page(resp: requests.Response) -> bool:
+    """The console's headers and no inline script or style: what every console page must be."""
+    policy_ok = resp.headers.get("content-security-policy", "").startswith("default-src 'none'; script-src 'self';")
+    inline = "<script>" in resp.text or "style=" in resp.text or " on" + "click=" in resp.text
+    return policy_ok and resp.headers.get("cache-control") == "no-store" and not inline
+
+
 def accept_token(outbox: Path, email: str) -> str:
     """The token of the newest invitation mailed to ``email`` in the local outbox."""
     mails = []
