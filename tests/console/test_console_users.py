@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 
 from sso_local.lambda_runtime import load_handler_module
 from sso_local.template import REPO_ROOT
-from tests.support.console import ConsoleClient, strict_page
+from tests.support.console import ConsoleClient, sso_sign_in, strict_page
 
 pytestmark = pytest.mark.integration
 
@@ -179,3 +180,39 @@ def test_a_cursor_edited_by_hand_starts_again_at_the_first_pages(acme, small_pag
     page = acme.get("/console/users?members=not-a-cursor")
     assert page.status_code == 400 and "no longer valid" in _alert(page.text)
     assert "ann@acme.test" in page.text
+
+
+def test_the_last_break_glass_owner_cannot_be_removed_or_demoted(console):
+    """The API's "last owner" refusal, on the pages that caused it: password login is off for example.com, and
+    breakglass@acme.test is the only owner who still signs in with a password."""
+    from sso_local.cli import WALK_EMAIL, WALK_PASSWORD
+    from tests.console.test_console_http import _verified_connection
+
+    console.sign_in("acme", "owner@acme.test", "owner", ["acct-main"])
+    connection_id = _verified_connection(console, "example.com")
+    metadata = requests.get(f"{console.stack.url}/_local/idp/metadata", timeout=30).content
+    imported = console.request(
+        "POST",
+        f"/console/connections/{connection_id}/idp",
+        data={"csrf": console.csrf()},
+        files={"metadata": ("idp.xml", metadata, "text/xml")},
+    )
+    assert imported.status_code == 200, _alert(imported.text)
+    assert console.post(f"/console/connections/{connection_id}/status", {"enabled": "true"}).status_code == 200
+    console.add_member(WALK_EMAIL, "member", ["acct-main"])
+    assert _h1(sso_sign_in(console.stack, WALK_EMAIL, WALK_PASSWORD).text) == "Signed in"  # SSO proven
+    console.add_member("breakglass@acme.test", "owner", ["acct-main"])
+    console.get("/console/security")
+    off = console.post("/console/security/example.com/password", {"enabled": "false"})
+    assert off.status_code == 200 and "switched off" in off.text, _alert(off.text)
+
+    owner_id = console.member_id("breakglass@acme.test")
+    console.get(f"/console/users/{owner_id}/remove")
+    removal = console.post(f"/console/users/{owner_id}/remove")
+    assert removal.status_code == 409 and _h1(removal.text) == "Remove member"
+    assert "last owner who signs in with a password" in _alert(removal.text)
+    console.get(f"/console/users/{owner_id}")
+    demotion = console.post(f"/console/users/{owner_id}", {"role": "admin", "accounts": "acct-main"})
+    assert demotion.status_code == 409 and _h1(demotion.text) == "Edit member"
+    assert "last owner who signs in with a password" in _alert(demotion.text)
+    assert "<td>owner</td>" in _row(console.get("/console/users").text, "breakglass@acme.test")

@@ -121,3 +121,39 @@ def verify_domain(client: ConsoleClient, domain: str) -> None:
     client.stack.dns.store.add(name.group(1), "TXT", value.group(1))
     checked = client.post(f"/console/domains/{domain}/check")
     assert f"{domain}: Verified." in checked.text, checked.text
+
+
+FORM_ACTION = re.compile(r"<form[^>]*action=['\"]([^'\"]+)['\"]")
+HIDDEN = re.compile(r"<input type=['\"]hidden['\"] name=['\"]([^'\"]+)['\"] value=['\"]([^'\"]*)['\"]")
+
+
+def sso_sign_in(stack: LocalStack, email: str, password: str) -> requests.Response:
+    """A user's sign-in without a browser: the application's sign-in page (discovery), the SP's request to the demo
+    IdP, its sign-in form, and the response posted to the ACS; cookies kept by hand (they are Secure on http)."""
+    from html import unescape
+
+    http = requests.Session()
+    cookies: dict[str, str] = {}
+
+    def send(method: str, url: str, data: dict[str, str] | None = None) -> requests.Response:
+        url = urljoin(stack.url + "/", url)
+        while True:
+            header = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+            resp = http.request(method, url, data=data, headers=header, allow_redirects=False, timeout=30)
+            for raw in resp.raw.headers.getlist("set-cookie"):
+                name, _, rest = raw.partition("=")
+                cookies[name.strip()] = rest.split(";", 1)[0]
+            if resp.status_code not in (301, 302, 303, 307) or "location" not in resp.headers:
+                return resp
+            url, method, data = urljoin(url, resp.headers["location"]), "GET", None
+
+    resp = send("POST", "/_local/app/", {"email": email})
+    for _ in range(4):  # the SP's auto-posted request, the IdP's sign-in form, its auto-posted response
+        action = FORM_ACTION.search(resp.text)
+        if action is None:
+            return resp
+        fields = {unescape(k): unescape(v) for k, v in HIDDEN.findall(resp.text)}
+        if "request" in fields:
+            fields.update(email=email, password=password)
+        resp = send("POST", urljoin(resp.url, unescape(action.group(1))), fields)
+    return resp
