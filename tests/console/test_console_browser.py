@@ -316,5 +316,5 @@ def test_a_member_sees_a_read_only_page_and_tenant_b_cannot_open_tenant_a_pages(
     visits.check(page, "sso-not-available")
     context.close()
     # Nothing of A changed.
-    assert "<td>ann@acme.test</td><td>member</td>" in console.get("/console/users").text
+    assert '<td>ann@acme.test</td><td data-label="Role">member</td>' in console.get("/console/users").text
     assert "Enable Enterprise SSO" in console.get(f"/console/connections/{connection_id}").text
