@@ -35,6 +35,7 @@ from sso_core.logic.domain_verification import DomainService
 from sso_core.logic.invitations import InvitationService
 from sso_core.logic.kill_switches import KillSwitchService
 from sso_core.logic.login_trace import read_trace
+from sso_core.logic.provisioning import ProvisioningAdmin
 from sso_core.logic.sso_configuration import ConnectionService
 from sso_core.logic.users import UserService
 from sso_core.models.connections import IdpFieldsRequest, UpdateConnectionRequest
@@ -42,6 +43,9 @@ from sso_core.models.domains import DomainOut
 from sso_core.models.errors import DomainError, InvalidRequest
 from sso_core.models.identity import Caller
 from sso_core.models.invitations import CreateInvitationRequest
+from sso_core.models.provisioning import GroupMapping, ProvisioningSettings
+from sso_core.models.sso_access import SsoNotAvailable
+from sso_core.models.users import RoleEscalation, UpdateUserRequest
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
@@ -223,7 +227,10 @@ def guarded(role: str, handler: Callable[[_Signed], Response], data: dict[str, A
             )
     if not signed.caller.at_least(role):
         return ask_admin(signed, role)
-    return handler(signed)
+    try:
+        return handler(signed)
+    except SsoNotAvailable:  # an SSO page of a tenant without the entitlement: the explanation, never an error
+        return sso_not_available(signed)
 
 
 # ---- sign-in -----------------------------------------------------------------------------------------------
@@ -383,6 +390,8 @@ def domains_manage(domain: str) -> Response:
             name = domains().get(s.caller, domain).domain
             found = [c for c in connections().list(s.caller).connections if name in c.domains]
             conn_id = found[0].id if found else connections().create(s.caller, [name]).id
+        except SsoNotAvailable:
+            return sso_not_available(s)
         except DomainError as exc:
             return domains_page(s, exc.status, error=exc.message)
         return ui.redirect(f"/console/connections/{conn_id}")
@@ -393,9 +402,16 @@ def domains_manage(domain: str) -> Response:
 # ---- SSO configuration -------------------------------------------------------------------------------------
 
 
+def sso_not_available(s: _Signed) -> Response:
+    """What a tenant without the Enterprise SSO entitlement sees on an SSO page: an explanation, not an error."""
+    return page(s, "sso_unavailable.html", SsoNotAvailable.status, title="Enterprise SSO is not part of your plan")
+
+
 def connection_page(s: _Signed, connection_id: str, status: int = 200, **extra: Any) -> Response:
     try:
         conn = connections().get(s.caller, connection_id)
+    except SsoNotAvailable:
+        return sso_not_available(s)
     except DomainError as exc:
         return page(
             s,
@@ -500,6 +516,8 @@ def connection_trace(connection_id: str) -> Response:
         try:
             conn = connections().get(s.caller, connection_id)
             found = read_trace(table(), s.caller, connection_id, 25, query.get("cursor"), reference)
+        except SsoNotAvailable:
+            return sso_not_available(s)
         except DomainError as exc:
             return page(s, "message.html", exc.status, title="Not found", message=exc.message)
         return page(
@@ -523,15 +541,103 @@ def invitations() -> InvitationService:
     return InvitationService(get_settings(), table(), mailer_for(get_settings()))
 
 
+PAGE_SIZE = 25  # members and pending invitations per page (tests make it small)
+
+
 def users_page(s: _Signed, status: int = 200, **extra: Any) -> Response:
-    members = UserService(table()).list(s.caller).users
-    pending = invitations().list(s.caller, "pending").invitations
-    return page(s, "users.html", status, title="Users", active="users", users=members, invitations=pending, **extra)
+    """Members and pending invitations, each paged with the API's opaque cursors (``members``, ``invitations``)."""
+    query = app.current_event.query_string_parameters or {}
+    members_at, invitations_at = query.get("members") or None, query.get("invitations") or None
+    try:
+        members = UserService(table()).list(s.caller, PAGE_SIZE, members_at)
+        pending = invitations().list(s.caller, "pending", PAGE_SIZE, invitations_at)
+    except InvalidRequest:  # a cursor edited by hand or from another list: start again at the first pages
+        members_at = invitations_at = None
+        members = UserService(table()).list(s.caller, PAGE_SIZE)
+        pending = invitations().list(s.caller, "pending", PAGE_SIZE)
+        status, extra["error"] = 400, "That page link is no longer valid; here are the first pages."
+    return page(
+        s,
+        "users.html",
+        status,
+        title="Users",
+        active="users",
+        users=members.users,
+        invitations=pending.invitations,
+        members_at=members_at,
+        invitations_at=invitations_at,
+        members_next=members.next_cursor,
+        invitations_next=pending.next_cursor,
+        **extra,
+    )
 
 
 @app.get("/console/users")
 def users_get() -> Response:
     return guarded("admin", users_page)
+
+
+def _member_page(s: _Signed, user_id: str, template: str, status: int = 200, **extra: Any) -> Response:
+    """The edit page or the removal confirmation of one member; another tenant's member is "not found"."""
+    try:
+        member = UserService(table()).get(s.caller, user_id)
+    except DomainError as exc:
+        return users_page(s, exc.status, error=exc.message)
+    if not s.caller.at_least(member.role):
+        return users_page(s, 403, error=RoleEscalation().message)
+    title = "Remove member" if template == "user_remove.html" else "Edit member"
+    return page(s, template, status, title=title, active="users", member=member, **extra)
+
+
+@app.get("/console/users/<user_id>")
+def user_edit_get(user_id: str) -> Response:
+    return guarded("admin", lambda s: _member_page(s, user_id, "user_edit.html"))
+
+
+@app.post("/console/users/<user_id>")
+def user_edit(user_id: str) -> Response:
+    data = form()
+
+    def act(s: _Signed) -> Response:
+        users = UserService(table())
+        try:
+            current = users.get(s.caller, user_id)
+            accounts = [a.strip() for a in data.get("accounts", "").split(",") if a.strip()]
+            # Accounts are sent only when changed: an admin may then change the role of a member who holds
+            # accounts the admin does not (the API refuses a grant of accounts the caller does not hold).
+            changed = accounts if accounts != current.accounts else None
+            saved = users.update(s.caller, user_id, UpdateUserRequest(role=data.get("role", ""), accounts=changed))
+        except DomainError as exc:
+            return _member_page(s, user_id, "user_edit.html", exc.status, error=exc.message)
+        except ValueError as exc:
+            words = f"The change was not accepted: {_first_error(exc)}."
+            return _member_page(s, user_id, "user_edit.html", 400, error=words)
+        return users_page(
+            s, notice=f"Saved: {saved.email} is {saved.role}, accounts {', '.join(saved.accounts) or 'none'}."
+        )
+
+    return guarded("admin", act, data)
+
+
+@app.get("/console/users/<user_id>/remove")
+def user_remove_get(user_id: str) -> Response:
+    return guarded("admin", lambda s: _member_page(s, user_id, "user_remove.html"))
+
+
+@app.post("/console/users/<user_id>/remove")
+def user_remove(user_id: str) -> Response:
+    data = form()
+
+    def act(s: _Signed) -> Response:
+        users = UserService(table())
+        try:
+            email = users.get(s.caller, user_id).email
+            users.remove(s.caller, user_id)
+        except DomainError as exc:
+            return _member_page(s, user_id, "user_remove.html", exc.status, error=exc.message)
+        return users_page(s, notice=f"Removed: {email} can no longer sign in to your organisation.")
+
+    return guarded("admin", act, data)
 
 
 @app.post("/console/users/invite")
@@ -572,6 +678,101 @@ def invitation_action(invitation_id: str, action: str) -> Response:
         return users_page(s, notice=notice)
 
     return guarded("admin", act, data)
+
+
+# ---- provisioning (SCIM) -----------------------------------------------------------------------------------
+
+
+def provisioning() -> ProvisioningAdmin:
+    return ProvisioningAdmin(table(), get_settings())
+
+
+MAPPING_ROWS_FREE = 1  # empty mapping rows offered below the saved ones (one more after each save)
+
+
+def provisioning_page(s: _Signed, status: int = 200, **extra: Any) -> Response:
+    query = app.current_event.query_string_parameters or {}
+    settings = provisioning().read_settings(s.caller)
+    try:
+        activity = provisioning().activity(s.caller, PAGE_SIZE, query.get("cursor") or None)
+    except (DomainError, ValueError):  # a cursor edited by hand: the newest entries
+        activity = provisioning().activity(s.caller, PAGE_SIZE, None)
+    mappings = extra.pop("mappings", None)
+    if mappings is None:
+        mappings = [(m.group, m.role, ",".join(m.accounts)) for m in settings.group_mappings]
+    return page(
+        s,
+        "provisioning.html",
+        status,
+        title="Provisioning (SCIM)",
+        active="provisioning",
+        settings=settings,
+        mappings=[*mappings, *[("", "member", "")] * MAPPING_ROWS_FREE],
+        entries=activity.entries,
+        next_cursor=activity.next_cursor,
+        **extra,
+    )
+
+
+@app.get("/console/provisioning")
+def provisioning_get() -> Response:
+    return guarded("owner", provisioning_page)
+
+
+@app.post("/console/provisioning/token")
+def provisioning_token() -> Response:
+    data = form()
+
+    def act(s: _Signed) -> Response:
+        created = provisioning().create_token(s.caller)  # shown on this response only; the table keeps its hash
+        return provisioning_page(
+            s, notice="A new SCIM token was created; any previous token stopped working.", token=created.token
+        )
+
+    return guarded("owner", act, data)
+
+
+@app.post("/console/provisioning/token/revoke")
+def provisioning_revoke() -> Response:
+    data = form()
+
+    def act(s: _Signed) -> Response:
+        try:
+            provisioning().revoke_token(s.caller)
+        except DomainError as exc:
+            return provisioning_page(s, exc.status, error=exc.message)
+        return provisioning_page(s, notice="The SCIM token was revoked: automatic provisioning is off.")
+
+    return guarded("owner", act, data)
+
+
+def _accounts(text: str) -> list[str]:
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
+@app.post("/console/provisioning/settings")
+def provisioning_settings() -> Response:
+    data = form()
+
+    def act(s: _Signed) -> Response:
+        rows = sorted(int(k[6:]) for k in data if k.startswith("group_") and k[6:].isdigit())
+        typed = [(data[f"group_{i}"].strip(), data.get(f"role_{i}", ""), data.get(f"accounts_{i}", "")) for i in rows]
+        kept = [row for row in typed if row[0]]  # a row with no group name is no mapping (that is how one is removed)
+        try:
+            request = ProvisioningSettings(
+                group_mappings=[GroupMapping(group=g, role=r, accounts=_accounts(a)) for g, r, a in kept],
+                default_role=data.get("default_role", ""),
+                default_accounts=_accounts(data.get("default_accounts", "")),
+            )
+            provisioning().save_settings(s.caller, request)
+        except DomainError as exc:
+            return provisioning_page(s, exc.status, error=exc.message, mappings=kept)
+        except ValueError as exc:
+            words = f"The settings were not accepted: {_first_error(exc)}."
+            return provisioning_page(s, 400, error=words, mappings=kept)
+        return provisioning_page(s, notice="Provisioning settings saved; they apply to each member's next change.")
+
+    return guarded("owner", act, data)
 
 
 # ---- security and audit ------------------------------------------------------------------------------------

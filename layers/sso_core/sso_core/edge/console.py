@@ -48,6 +48,7 @@ NAV = [
     ("domains", "Domains", "owner"),
     ("security", "Security", "owner"),
     ("users", "Users", "admin"),
+    ("provisioning", "Provisioning", "owner"),
     ("audit", "Audit log", "owner"),
 ]
 

@@ -76,6 +76,10 @@ class UserService:
             raise InvalidRequest("The cursor is not valid.") from None
         return UserList(users=[to_out(m) for m in members], next_cursor=next_cursor)
 
+    def get(self, caller: Caller, user_id: str) -> UserOut:
+        """One member of the caller's tenant (the console's edit page), or UserNotFound."""
+        return to_out(self._get(caller, user_id))
+
     def _get(self, caller: Caller, user_id: str) -> Membership:
         if not plausible_user_id(user_id):
             raise UserNotFound()
