@@ -69,8 +69,8 @@ ENTRA_ERRORS: dict[str, IdpErrorInfo] = dict(
             "75011",
             "The way the user already authenticated at Entra (for example multi-factor or a certificate) does "
             "not match the authentication method the sign-in request asked for.",
-            "This service asks for no particular method; if the request was changed to, sign in again in a "
-            "private window, or have the user sign out of Entra first.",
+            "This service's request asks for no particular method: the user signs out of Entra (or uses a "
+            "private window) and signs in again.",
         ),
         _entra(
             "76021",
@@ -233,3 +233,7 @@ def troubleshooting_tables() -> str:
     for info in SAML_STATUSES.values():
         lines.append(f"| `{info.code}` | {cell(info.sentence)} | {cell(info.fix)} |")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m sso_core.models.idp_errors: the tables of docs/troubleshooting.md
+    print(troubleshooting_tables(), end="")
