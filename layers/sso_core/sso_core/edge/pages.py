@@ -28,7 +28,8 @@ PAGE_STYLE = (
     "padding:2rem 2.5rem;box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem;margin:0 0 1rem}"
     "p{line-height:1.5}button{font:inherit;padding:12px 20px;border:0;border-radius:6px;background:#2956d6;"
     "color:#fff;cursor:pointer}.muted{color:#5a6273;font-size:14px}"
-    ".ref{font-family:ui-monospace,monospace;background:#f0f1f4;padding:.2rem .5rem;border-radius:4px}"
+    ".ref{font-family:ui-monospace,monospace;background:#f0f1f4;padding:.2rem .5rem;border-radius:4px;"
+    "overflow-wrap:anywhere}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}li{margin:.35rem 0;overflow-wrap:anywhere}"
 )
 _STYLE_HASH = b64encode(hashlib.sha256(PAGE_STYLE.encode()).digest()).decode()
 PAGE_CSP = (
