@@ -3,6 +3,7 @@ shows the administrator what the IdP sent and signs nobody in."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from html import unescape
@@ -13,6 +14,8 @@ from sso_core.clock import utcnow
 from sso_core.config import get_settings
 from sso_core.dal.logins import LoginStateRepository
 from sso_core.dal.table import Table
+from sso_local.lambda_runtime import invoke
+from sso_local.template import REPO_ROOT, functions
 from tests.support.api import error_code
 from tests.support.audit import audit
 from tests.support.connection_tests import (
@@ -247,3 +250,24 @@ def test_a_successful_test_proves_sso_for_password_login(ready: SsoWorld) -> Non
     assert error_code(ready.owner("PUT", path, {"enabled": False})) == "sso_not_proven"
     passed(run_test(ready, "stranger@acme.test"))  # nobody invited under that name: the IdP and SP agree
     assert ready.owner("PUT", path, {"enabled": False}).status == 200
+
+
+def test_a_tenant_whose_sso_access_ends_can_neither_start_nor_finish_a_test(draft: SsoWorld) -> None:
+    unopened = link_of(draft)
+    started = started_test(draft)
+    assert draft.support("revoke", reason="contract ended")["status"] == 200
+    assert open_link(draft, unopened).status == 400  # the link starts nothing any more
+    resp = draft.post_acs(draft.response_b64(started.request_id), started.cookies)
+    assert resp.status == 403 and "Connection test failed" in resp.text
+    assert "no access to Enterprise SSO" in resp.text
+    asked = ask_link(draft)
+    assert (asked.status, error_code(asked)) == (403, "sso_not_available")
+
+
+def test_the_sample_event_asks_for_a_link(draft: SsoWorld) -> None:
+    """events/connections_test.json, as `sam local invoke -e` runs it, with the connection's real id."""
+    text = (REPO_ROOT / "events" / "connections_test.json").read_text()
+    event = json.loads(text.replace("conn_0123456789abcdef0123", draft.connection_id))
+    result = invoke(functions()["ConnectionsFunction"], event)
+    assert result["statusCode"] == 200, result
+    assert f"/saml/{draft.connection_id}/test?token=" in json.loads(result["body"])["redirect_url"]
