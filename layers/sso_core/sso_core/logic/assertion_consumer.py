@@ -62,7 +62,6 @@ class AcsResult:
     test_report: ConnectionTestReport | None = None  # test_success: what the IdP sent
     detail: str = ""  # test_failed: the refusal's detail (log-safe)
     idp_status: IdpStatus | None = None  # test_failed with status_not_success: the IdP's codes
-    clear_test_mark: bool = False  # a test: expire the test mark cookie
 
 
 def new_reference() -> str:
@@ -142,7 +141,7 @@ class AcsService:
             started_by,
         )
         clear = BindingCookie(cookie_name(request.request_id), "", f"/saml/{conn.id}/acs", 0)
-        return AcsResult("test_success", reference, "success", None, clear, report, clear_test_mark=True)
+        return AcsResult("test_success", reference, "success", None, clear, report)
 
     def _connection(self, connection_id: str, reference: str) -> Connection | None:
         conn = self.connections.get(connection_id)
@@ -290,7 +289,6 @@ class AcsService:
                 refusal.reason,
                 detail=refusal.detail,
                 idp_status=refusal.idp_status,
-                clear_test_mark=True,
             )
         outcome = "unsolicited" if refusal.reason is Refusal.UNSOLICITED else "failed"
         return AcsResult(outcome, reference, refusal.reason)
