@@ -14,10 +14,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sso_core import snapstart
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
-from sso_core.edge.cookies import expired_binding_cookie
+from sso_core.edge.cookies import expired_binding_cookie, expired_test_mark
 from sso_core.edge.http import create_resolver
-from sso_core.edge.pages import html_response, sso_failed, sso_unsolicited
-from sso_core.logic.assertion_consumer import AcsService, new_reference
+from sso_core.edge.pages import (
+    connection_test_failed,
+    connection_test_passed,
+    html_response,
+    sso_failed,
+    sso_unsolicited,
+)
+from sso_core.logic.assertion_consumer import AcsResult, AcsService, new_reference
 from sso_core.models.login_outcomes import Refusal, page_status
 from sso_core.observability import logger, metrics, tracer
 
@@ -53,6 +59,8 @@ def acs(connection_id: str) -> Response:
         name, _, value = pair.partition("=")
         cookies.setdefault(name.strip(), value.strip())
     result = service().consume(connection_id, (form.get("SAMLResponse") or [None])[0], cookies)
+    if result.outcome in ("test_success", "test_failed"):
+        return _test_page(connection_id, result)
     if result.outcome == "success" and result.redirect_url:
         expire = [expired_binding_cookie(result.clear_cookie)] if result.clear_cookie is not None else []
         return Response(
@@ -64,6 +72,17 @@ def acs(connection_id: str) -> Response:
     if result.outcome == "unsolicited":
         return html_response(400, sso_unsolicited(result.reference))
     return html_response(page_status(result.reason), sso_failed(result.reference))
+
+
+def _test_page(connection_id: str, result: AcsResult) -> Response:
+    """A connection test's answer: what the IdP sent, or why it was refused; never a code or a redirect."""
+    expire = [expired_test_mark(connection_id)]
+    if result.clear_cookie is not None:
+        expire.append(expired_binding_cookie(result.clear_cookie))
+    if result.outcome == "test_success" and result.test_report is not None:
+        return html_response(200, connection_test_passed(result.test_report, result.reference), cookies=expire)
+    page = connection_test_failed(result.reason, result.detail, result.reference, result.idp_status)
+    return html_response(page_status(result.reason), page, cookies=expire)
 
 
 @app.exception_handler(Exception)

@@ -1,4 +1,5 @@
-"""SSO connections (owner): create, list, get, import the IdP, settings, and the login trace."""
+"""SSO connections (owner): create, list, get, import the IdP, settings, and the login trace; test connection
+(owner or admin)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.http import create_resolver, model_response, page_limit, parse_body, require_role
+from sso_core.logic.connection_test import start_connection_test
 from sso_core.logic.login_trace import read_trace
 from sso_core.logic.sso_configuration import ConnectionService
 from sso_core.models.connections import CreateConnectionRequest, IdpFieldsRequest, UpdateConnectionRequest
@@ -61,6 +63,12 @@ def update_connection(connection_id: str) -> Response:
     caller = require_role(app, get_settings(), "owner")
     request = parse_body(app, UpdateConnectionRequest)
     return model_response(200, service().to_out(service().update(caller, connection_id, request)))
+
+
+@app.post("/connections/<connection_id>/test")
+def connection_test_route(connection_id: str) -> Response:
+    caller = require_role(app, get_settings(), "admin")
+    return model_response(200, start_connection_test(get_settings(), table(), caller, connection_id))
 
 
 @app.get("/connections/<connection_id>/logins")

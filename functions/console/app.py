@@ -30,6 +30,7 @@ from sso_core.edge.http import caller_from_claims, create_resolver
 from sso_core.gateways.mail import mailer_for
 from sso_core.gateways.oidc import SignInFailed
 from sso_core.logic.audit_trail import read_audit
+from sso_core.logic.connection_test import start_connection_test
 from sso_core.logic.console_sessions import ConsoleSessions, caller_of, csrf_ok
 from sso_core.logic.domain_verification import DomainService
 from sso_core.logic.invitations import InvitationService
@@ -505,6 +506,21 @@ def connection_status(connection_id: str) -> Response:
         return connection_page(s, connection_id, notice=words)
 
     return guarded("owner", act, data)
+
+
+@app.post("/console/connections/<connection_id>/test")
+def connection_test(connection_id: str) -> Response:
+    """Test connection: the browser goes on to the single-use link, which starts the test login."""
+    data = form()
+
+    def act(s: _Signed) -> Response:
+        try:
+            link = start_connection_test(get_settings(), table(), s.caller, connection_id)
+        except DomainError as exc:
+            return connection_page(s, connection_id, exc.status, error=exc.message)
+        return Response(status_code=303, headers={"Location": link.redirect_url, "Cache-Control": "no-store"}, body="")
+
+    return guarded("admin", act, data)
 
 
 @app.get("/console/connections/<connection_id>/trace")

@@ -125,8 +125,12 @@ class RealIdp:
         )
         return str(response)
 
-    def error_response_xml(self, *, acs_url: str, in_response_to: str, second_level: str) -> str:
-        response = self.server.create_error_response(in_response_to, acs_url, (second_level, "Sign-in failed"))
+    def error_response_xml(
+        self, *, acs_url: str, in_response_to: str, second_level: str, message: str = "Sign-in failed"
+    ) -> str:
+        """An error Response (top-level Responder, ``second_level`` below it) with ``message`` as its
+        StatusMessage, as Entra sends one (``AADSTS50105: ...``)."""
+        response = self.server.create_error_response(in_response_to, acs_url, (second_level, message))
         return str(response)
 
     def metadata_xml(self, extra_certificates: Sequence[str] = ()) -> str:

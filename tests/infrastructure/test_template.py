@@ -17,6 +17,8 @@ PUBLIC_ROUTES = {
     ("GET", "/saml/{connection_id}/certificate"),
     ("POST", "/login/discover"),
     ("GET", "/saml/{connection_id}/login"),
+    # The connection test's single-use link (its token, made by POST /connections/{id}/test, is the credential)
+    ("GET", "/saml/{connection_id}/test"),
     ("POST", "/saml/{connection_id}/acs"),
     ("POST", "/sso/token"),
     ("POST", "/invitations/accept"),

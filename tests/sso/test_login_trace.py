@@ -45,8 +45,13 @@ def test_newest_first_with_every_field(ready: SsoWorld, five_outcomes: list[str]
     assert [e["reason"] for e in entries] == [e["result"] for e in entries]
     assert [e["email_domain"] for e in entries] == ["acme.test", "acme.test", None, "acme.test", "acme.test"]
     for entry in entries:
-        assert set(entry) == {"time", "reference", "result", "reason", "detail", "email_domain", "explanation", "fix"}
+        assert set(entry) == {
+            *("time", "reference", "result", "reason", "detail", "email_domain", "explanation", "fix"),
+            *("test", "started_by", "idp_status"),
+        }
         assert datetime.fromisoformat(entry["time"]).tzinfo is not None and entry["detail"]
+        # Sign-ins, not connection tests; no IdP error status among these outcomes.
+        assert (entry["test"], entry["started_by"], entry["idp_status"]) == (False, None, None)
 
 
 def test_pages_follow_the_cursor(ready: SsoWorld, five_outcomes: list[str]) -> None:

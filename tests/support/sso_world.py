@@ -149,7 +149,10 @@ class SsoWorld:
             query["email"] = email
         if return_to is not None:
             query["return_to"] = return_to
-        resp = self.api.call("GET", f"/saml/{self.connection_id}/login", query=urlencode(query))
+        return self.started_from(self.api.call("GET", f"/saml/{self.connection_id}/login", query=urlencode(query)))
+
+    def started_from(self, resp: GatewayResponse) -> LoginStart:
+        """The browser's view of a login start's answer: the AuthnRequest, its RelayState, the cookies set."""
         assert resp.status in (200, 302), resp.text
         cookies = {}
         for header in resp.header_all("set-cookie"):

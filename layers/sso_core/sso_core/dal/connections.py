@@ -153,6 +153,17 @@ class ConnectionRepository:
             ExpressionAttributeValues=serialize({":t": when.isoformat(), ":one": 1}),
         )
 
+    def record_test_success(self, connection_id: str, when: datetime) -> None:
+        """The first successful connection test (the password-login guard accepts it as proof that SSO works);
+        bumps the version like ``record_success``, so a save that read the connection before cannot undo it."""
+        self.table.client.update_item(
+            TableName=self.table.name,
+            Key=key(_pk(connection_id), "CONN"),
+            UpdateExpression="SET test_success_at = if_not_exists(test_success_at, :t) ADD version :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":t": when.isoformat(), ":one": 1}),
+        )
+
     def status_change_op(self, conn: Connection, target: ConnectionStatus, now: datetime) -> TxItem:
         """Transaction item: the status changes from the one read to ``target``.
 

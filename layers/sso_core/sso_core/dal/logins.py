@@ -5,6 +5,8 @@ Items:
 - request    pk=AUTHNREQ#<request id>      sk=AUTHNREQ   (10 minutes; consumed by a conditional delete)
 - assertion  pk=ASSERTION#<sha256>          sk=ASSERTION  (until NotOnOrAfter plus skew; conditional put)
 - code       pk=CODE#<sha256 of the code>   sk=CODE       (60 s; consumed by a conditional delete)
+- test start pk=TESTSTART#<sha256 of token> sk=TESTSTART  (5 minutes; the connection test's single-use link,
+             consumed by a conditional delete; names the administrator who asked)
 - trace      pk=CONN#<connection id>        sk=LOGIN#<time>#<wall-clock ns>#<reference>
              and the same entry under  pk=LOGINREF#<reference>  sk=LOGINREF  (the lookup by reference: one GetItem)
 - counter    pk=CONN#<connection id>        sk=LOGIN#<hour>#AGG#<reason>   (junk refusals: one item per hour and
@@ -26,7 +28,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sso_core.dal.table import Table, deserialize, error_code, key, serialize
+from sso_core.dal.table import Table, TxItem, deserialize, error_code, key, serialize
+from sso_core.models.idp_errors import IdpStatus
 from sso_core.models.login_outcomes import Refusal
 
 TRACE_RETENTION = timedelta(days=90)
@@ -97,6 +100,18 @@ class StoredRequest:
     created_at: datetime
     expires_at: datetime
     enable_count: int = 0  # the connection's enable period the login started in
+    # A connection test: who asked for it ({"tenant_id", "email", "role"}); None for a real sign-in.
+    test_by: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionTestStart:
+    """A connection test's single-use link, as stored: the connection and the administrator who asked."""
+
+    connection_id: str
+    tenant_id: str
+    email: str
+    role: str
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,21 @@ class TraceEntry:
     reason: str
     detail: str
     email_domain: str | None = None
+    test_by: str | None = None  # a connection test: the email of the administrator who started it
+    idp_status: IdpStatus | None = None  # status_not_success: the codes the IdP sent
+
+
+def _idp_status_item(status: IdpStatus | None) -> dict[str, str] | None:
+    if status is None:
+        return None
+    item = {"code": status.code, "second_code": status.second_code, "aadsts": status.aadsts}
+    return {k: v for k, v in item.items() if v}
+
+
+def _idp_status(item: Any) -> IdpStatus | None:
+    if not isinstance(item, dict) or not item.get("code"):
+        return None
+    return IdpStatus(str(item["code"]), item.get("second_code"), item.get("aadsts"))
 
 
 class LoginStateRepository:
@@ -144,6 +174,7 @@ class LoginStateRepository:
                     "browser_hash": request.browser_hash,
                     "return_to": request.return_to,
                     "enable_count": request.enable_count,
+                    **({"test_by": request.test_by} if request.test_by else {}),
                     "created_at": request.created_at.isoformat(),
                     "expires_at": int(request.expires_at.timestamp()),
                     "ttl": int(request.expires_at.timestamp()),
@@ -152,7 +183,7 @@ class LoginStateRepository:
             ConditionExpression="attribute_not_exists(pk)",
         )
 
-    def check_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> None:
+    def check_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> bool:
         """Raise ``RequestUnusable`` if the request was never issued, expired, or was issued for another connection
         or browser, without using anything (a consistent read): the ACS checks this before it burns the assertion
         in the replay cache, so a response posted from the wrong browser leaves the real user's login intact.
@@ -165,11 +196,23 @@ class LoginStateRepository:
         if item.get("used_by"):
             # Already used: nobody's login can succeed with it any more, so burning the assertion harms no one,
             # and a replayed response (its cookie expired at the first use) is reported as ``replayed``.
-            return
+            return bool(item.get("test_by"))
         if item.get("browser_hash") != browser_hash:
             raise RequestUnusable("request_other_browser")
         if int(item.get("expires_at") or 0) <= int(now.timestamp()):
             raise RequestUnusable("request_expired")
+        return bool(item.get("test_by"))  # True: a connection test (the caller decides what that allows)
+
+    def test_request(self, request_id: str, connection_id: str, browser_hash: str) -> dict[str, str] | None:
+        """Who started the connection test ``request_id``, if it is one, for this connection, started in the
+        browser that holds ``browser_hash``; None otherwise. Used or expired alike: it only decides which page
+        a refused test shows, and only to the browser that started it."""
+        item = self.table.get(f"AUTHNREQ#{request_id}", "AUTHNREQ")
+        if item is None or not item.get("test_by"):
+            return None
+        if item.get("connection_id") != connection_id or item.get("browser_hash") != browser_hash:
+            return None
+        return {str(k): str(v) for k, v in dict(item["test_by"]).items()}
 
     def consume_request(self, request_id: str, connection_id: str, browser_hash: str, now: datetime) -> StoredRequest:
         """Use the request once, from the browser and for the connection it was issued to.
@@ -217,6 +260,44 @@ class LoginStateRepository:
             created_at=datetime.fromisoformat(str(item["created_at"])),
             expires_at=datetime.fromtimestamp(int(item["expires_at"]), tz=now.tzinfo),
             enable_count=int(item.get("enable_count") or 0),
+            test_by={str(k): str(v) for k, v in dict(item["test_by"]).items()} if item.get("test_by") else None,
+        )
+
+    # ---- connection tests ----------------------------------------------------------------------
+    @staticmethod
+    def test_start_op(token: str, start: ConnectionTestStart, expires_at: datetime) -> TxItem:
+        """Transaction item: the single-use link of a connection test (only the token's hash is stored)."""
+        item = {
+            "pk": f"TESTSTART#{sha256(token)}",
+            "sk": "TESTSTART",
+            "type": "connection_test_start",
+            "connection_id": start.connection_id,
+            "tenant_id": start.tenant_id,
+            "email": start.email,
+            "role": start.role,
+            "expires_at": int(expires_at.timestamp()),
+            "ttl": int(expires_at.timestamp()),
+        }
+        return ("test_start", {"Put": {"Item": serialize(item), "ConditionExpression": "attribute_not_exists(pk)"}})
+
+    def take_test_start(self, token: str, connection_id: str, now: datetime) -> ConnectionTestStart | None:
+        """Use the link once (a conditional delete): its test start if unexpired and for ``connection_id``;
+        None for every failure alike (unknown, used, expired, another connection's)."""
+        try:
+            resp = self.table.client.delete_item(
+                TableName=self.table.name,
+                Key=key(f"TESTSTART#{sha256(token)}", "TESTSTART"),
+                ConditionExpression="attribute_exists(pk) AND expires_at > :now AND connection_id = :c",
+                ExpressionAttributeValues=serialize({":now": int(now.timestamp()), ":c": connection_id}),
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        item = deserialize(resp["Attributes"])
+        return ConnectionTestStart(
+            str(item["connection_id"]), str(item["tenant_id"]), str(item["email"]), str(item["role"])
         )
 
     # ---- replay cache ---------------------------------------------------------------------------
@@ -286,7 +367,7 @@ class LoginStateRepository:
     # ---- trace ------------------------------------------------------------------------------------
     def record_trace(self, connection_id: str, entry: TraceEntry) -> None:
         """One entry, in the connection's list and under its reference (both or neither)."""
-        body = {
+        body: dict[str, Any] = {
             "type": "login_trace",
             "connection_id": connection_id,
             "time": entry.time.isoformat(),
@@ -297,6 +378,10 @@ class LoginStateRepository:
             "email_domain": entry.email_domain,
             "ttl": int((entry.time + TRACE_RETENTION).timestamp()),
         }
+        if entry.test_by:
+            body["test_by"] = entry.test_by
+        if entry.idp_status is not None:
+            body["idp_status"] = _idp_status_item(entry.idp_status)
         # The wall clock's nanoseconds order the entries of one second: newest first holds within a second too
         # (the trace time itself has whole seconds, like every SAML instant).
         listed = {"pk": f"CONN#{connection_id}", "sk": f"LOGIN#{entry.time.isoformat()}#{time.time_ns():020d}"}
@@ -316,37 +401,42 @@ class LoginStateRepository:
         if located is None:
             raise ValueError("not a counted refusal's reference")
         hour, reason = located
+        values: dict[str, Any] = {
+            ":type": "login_trace_aggregate",
+            ":time": entry.time.isoformat(),
+            ":ref": entry.reference,
+            ":reason": reason,
+            ":detail": entry.detail,
+            ":ttl": int((entry.time + TRACE_RETENTION).timestamp()),
+            ":one": 1,
+        }
+        names = {
+            "#type": "type",
+            "#time": "time",
+            "#ref": "reference",
+            "#result": "result",
+            "#reason": "reason",
+            "#detail": "detail",
+            "#first_time": "first_time",
+            "#first_ref": "first_reference",
+            "#ttl": "ttl",
+            "#count": "count",
+        }
+        idp = ""
+        if entry.idp_status is not None:  # the last one's codes, like the detail
+            names["#idp"] = "idp_status"
+            values[":idp"] = _idp_status_item(entry.idp_status)
+            idp = ", #idp = :idp"
         self.table.client.update_item(
             TableName=self.table.name,
             Key=key(f"CONN#{connection_id}", _aggregate_sk(hour, reason)),
             UpdateExpression=(
                 "SET #type = :type, #time = :time, #ref = :ref, #result = :reason, #reason = :reason, "
                 "#detail = :detail, #first_time = if_not_exists(#first_time, :time), "
-                "#first_ref = if_not_exists(#first_ref, :ref), #ttl = :ttl ADD #count :one"
+                f"#first_ref = if_not_exists(#first_ref, :ref), #ttl = :ttl{idp} ADD #count :one"
             ),
-            ExpressionAttributeNames={
-                "#type": "type",
-                "#time": "time",
-                "#ref": "reference",
-                "#result": "result",
-                "#reason": "reason",
-                "#detail": "detail",
-                "#first_time": "first_time",
-                "#first_ref": "first_reference",
-                "#ttl": "ttl",
-                "#count": "count",
-            },
-            ExpressionAttributeValues=serialize(
-                {
-                    ":type": "login_trace_aggregate",
-                    ":time": entry.time.isoformat(),
-                    ":ref": entry.reference,
-                    ":reason": reason,
-                    ":detail": entry.detail,
-                    ":ttl": int((entry.time + TRACE_RETENTION).timestamp()),
-                    ":one": 1,
-                }
-            ),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize(values),
         )
 
     def traces(
@@ -367,7 +457,16 @@ class LoginStateRepository:
             if item is None:
                 return None
             found = _trace_entry(item)
-            return TraceEntry(found.time, reference, found.result, found.reason, found.detail, found.email_domain)
+            return TraceEntry(
+                found.time,
+                reference,
+                found.result,
+                found.reason,
+                found.detail,
+                found.email_domain,
+                found.test_by,
+                found.idp_status,
+            )
         item = self.table.get(f"LOGINREF#{reference}", "LOGINREF")
         if item is None or item.get("connection_id") != connection_id:
             return None
@@ -388,4 +487,6 @@ def _trace_entry(item: dict[str, Any]) -> TraceEntry:
         reason=str(item["reason"]),
         detail=detail,
         email_domain=item.get("email_domain"),
+        test_by=item.get("test_by"),
+        idp_status=_idp_status(item.get("idp_status")),
     )

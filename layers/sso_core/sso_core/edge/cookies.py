@@ -1,14 +1,15 @@
-"""The one cookie this service sets: the login's browser binding (``logic.login_start.BindingCookie``).
+"""The cookies this service sets: the login's browser binding (``logic.login_start.BindingCookie``), and for a
+connection test the test mark (the test request's id, ``logic.login_start.TEST_MARK_COOKIE``).
 
 Secure, HttpOnly, SameSite=None (the IdP's POST to the ACS is cross-site), scoped to the connection's ACS path and
-short-lived; the ACS expires it once used.
+short-lived; the ACS expires them once used.
 """
 
 from __future__ import annotations
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from sso_core.logic.login_start import BindingCookie
+from sso_core.logic.login_start import TEST_MARK_COOKIE, BindingCookie
 
 
 def binding_cookie(binding: BindingCookie) -> Cookie:
@@ -25,3 +26,7 @@ def binding_cookie(binding: BindingCookie) -> Cookie:
 
 def expired_binding_cookie(binding: BindingCookie) -> Cookie:
     return binding_cookie(BindingCookie(binding.name, "", binding.path, 0))
+
+
+def expired_test_mark(connection_id: str) -> Cookie:
+    return binding_cookie(BindingCookie(TEST_MARK_COOKIE, "", f"/saml/{connection_id}/acs", 0))

@@ -10,11 +10,17 @@ from __future__ import annotations
 import hashlib
 from base64 import b64encode
 from html import escape
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import Response
 
 from sso_core.models.errors import DomainError
+from sso_core.models.idp_errors import IdpErrorInfo, IdpStatus, explain, short_code
 from sso_core.models.invitations import AcceptOut, InvitationPreview, InvitationUnusable
+from sso_core.models.login_outcomes import describe
+
+if TYPE_CHECKING:
+    from sso_core.logic.connection_test import ConnectionTestReport
 
 PAGE_STYLE = (
     "body{margin:0;padding:32px 16px;background:#f5f6f8;font-family:system-ui,-apple-system,Segoe UI,Helvetica,"
@@ -22,7 +28,8 @@ PAGE_STYLE = (
     "padding:2rem 2.5rem;box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem;margin:0 0 1rem}"
     "p{line-height:1.5}button{font:inherit;padding:12px 20px;border:0;border-radius:6px;background:#2956d6;"
     "color:#fff;cursor:pointer}.muted{color:#5a6273;font-size:14px}"
-    ".ref{font-family:ui-monospace,monospace;background:#f0f1f4;padding:.2rem .5rem;border-radius:4px}"
+    ".ref{font-family:ui-monospace,monospace;background:#f0f1f4;padding:.2rem .5rem;border-radius:4px;"
+    "overflow-wrap:anywhere}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}li{margin:.35rem 0;overflow-wrap:anywhere}"
 )
 _STYLE_HASH = b64encode(hashlib.sha256(PAGE_STYLE.encode()).digest()).decode()
 PAGE_CSP = (
@@ -92,6 +99,84 @@ def sso_unavailable(message: str) -> str:
         "Single sign-on unavailable",
         f"<h1>Single sign-on unavailable</h1><p>{escape(message)}</p>"
         "<p>Go back to the application's sign-in page and sign in another way.</p>",
+    )
+
+
+# ---- the connection test (the ACS's answer to a test login) ------------------------------------------------
+
+_TEST_NOTE = (
+    "<p class='muted'>This was a connection test: nobody was signed in to the application and no code was issued. "
+    "It is recorded in the connection's login trace.</p>"
+)
+
+
+def _guidance(items: list[IdpErrorInfo]) -> str:
+    return "".join(
+        f"<p><strong>{escape(i.code)}</strong>: {escape(i.sentence)}<br>Fix: {escape(i.fix)}</p>" for i in items
+    )
+
+
+def connection_test_passed(report: ConnectionTestReport, reference: str) -> str:
+    """What the IdP sent in a test login that validated completely (every value escaped, the lists bounded)."""
+    rows = [
+        ("IdP (Issuer)", report.issuer),
+        ("NameID", report.name_id),
+        ("NameID format", report.name_id_format or "(none)"),
+        ("Email found", report.email),
+    ]
+    facts = "".join(f"<li>{escape(name)}: <span class='ref'>{escape(value)}</span></li>" for name, value in rows)
+    attributes = "".join(
+        f"<li><span class='ref'>{escape(name)}</span>: {escape(', '.join(values))}</li>"
+        for name, values in report.attributes
+    )
+    if report.attributes_left_out:
+        attributes += f"<li>and {report.attributes_left_out} more, not shown</li>"
+    cert = report.certificate
+    certificate = (
+        "<ul>"
+        f"<li>SHA-256 fingerprint: <span class='ref'>{escape(cert.sha256_fingerprint)}</span></li>"
+        f"<li>Subject: {escape(cert.subject)}</li><li>Valid until: {escape(cert.not_after)}</li></ul>"
+        if cert
+        else "<p>(not known)</p>"
+    )
+    return page(
+        "Connection test passed",
+        "<h1>Connection test passed</h1>"
+        "<p id='outcome'>The identity provider's response passed every check: signature, issuer, audience, "
+        "recipient, times, single use, and the email's domain.</p>"
+        f"<h2>What the IdP sent</h2><ul id='sent'>{facts}</ul>"
+        f"<h2>Attributes (claims)</h2><ul id='attributes'>{attributes or '<li>(none)</li>'}</ul>"
+        f"<h2>Certificate that verified the signature</h2>{certificate}"
+        f"<p>Started by {escape(report.started_by)}. "
+        f"Reference: <span class='ref' id='reference'>{escape(reference)}</span></p>{_TEST_NOTE}",
+    )
+
+
+def connection_test_failed(reason: str, detail: str, reference: str, idp_status: IdpStatus | None) -> str:
+    """A refused test login: the reason's sentence and fix from the one vocabulary, the IdP's error explained."""
+    info = describe(reason)
+    sentence, fix = (info.sentence, info.fix) if info else ("The login was refused.", "")
+    idp = ""
+    if idp_status is not None:
+        codes = " / ".join(short_code(c) for c in (idp_status.code, idp_status.second_code) if c)
+        entra = f" (Entra {escape(idp_status.aadsts)})" if idp_status.aadsts else ""
+        idp = (
+            f"<h2>The IdP's error</h2><p>Status: <span class='ref'>{escape(codes)}</span>{entra}</p>"
+            f"{_guidance(explain(idp_status))}"
+        )
+    return page(
+        "Connection test failed",
+        "<h1>Connection test failed</h1>"
+        f"<p id='outcome'><strong>{escape(sentence)}</strong></p>"
+        f"<p>Fix: {escape(fix)}</p><p class='muted'>Code: {escape(reason)}. Detail: {escape(detail)}</p>{idp}"
+        f"<p>Reference: <span class='ref' id='reference'>{escape(reference)}</span></p>{_TEST_NOTE}",
+    )
+
+
+def connection_test_unusable(message: str) -> str:
+    return page(
+        "Connection test not started",
+        f"<h1>Connection test not started</h1><p>{escape(message)}</p>",
     )
 
 

@@ -6,7 +6,8 @@ Rules:
   connection's status from the table on every request: there is no cache to wait for). If password login
   was off for any of its domains, it is switched back on in the same transaction, and the answer says so.
 - Switching password login off is refused unless an enabled connection covers the domain
-  (``no_enabled_connection``), a login through it has succeeded (``sso_not_proven``), and a break-glass
+  (``no_enabled_connection``), a login or a connection test through it has succeeded (``sso_not_proven``;
+  ``first_success_at`` or ``test_success_at``), and a break-glass
   owner exists (``no_break_glass_owner``): an active owner *membership* whose email is outside the domain
   and outside every other domain of the tenant with password login off (``break_glass.py``). The caller's
   token alone does not count (see ``break_glass.py`` for why).
@@ -59,7 +60,9 @@ class NoEnabledConnection(Conflict):
 
 class SsoNotProven(Conflict):
     code = "sso_not_proven"
-    default_message = "Complete at least one successful SSO sign-in through the connection first."
+    default_message = (
+        "Complete at least one successful SSO sign-in, or a successful connection test, through the connection first."
+    )
 
 
 class NoBreakGlassOwner(Conflict):
@@ -238,7 +241,7 @@ class KillSwitchService:
             or conn.status is not ConnectionStatus.ENABLED
         ):
             raise NoEnabledConnection()
-        if conn.first_success_at is None:
+        if conn.first_success_at is None and conn.test_success_at is None:
             raise SsoNotProven()
         password_off = {c.domain for c in self.domain_repo.list_claims(caller.tenant_id) if not c.password_login}
         members = MembershipRepository(self.table).list_for_tenant(caller.tenant_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 from sso_core.clock import Clock, utcnow
@@ -20,7 +20,7 @@ from sso_core.logic.sso_configuration import idp_settings, sp_details
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domain_names import email_domain
 from sso_core.models.errors import DomainError, InvalidDomain, InvalidRequest, NotFound
-from sso_core.saml import AuthnStart, SpIdentity, build_authn_request
+from sso_core.saml import AuthnStart, IdpSettings, SpIdentity, build_authn_request
 
 REQUEST_LIFETIME = timedelta(minutes=10)
 COOKIE_PREFIX = "sso_rq_"
@@ -110,6 +110,12 @@ class BindingCookie:
 class LoginStart:
     authn: AuthnStart
     cookie: BindingCookie
+    # A connection test only: names the request to the ACS, so a refused test can show its reason to the browser
+    # that started it (the binding cookie above still proves it is that browser).
+    test_mark: BindingCookie | None = None
+
+
+TEST_MARK_COOKIE = "sso_test"
 
 
 def start_login_at(
@@ -139,7 +145,19 @@ def start_login(
             raise InvalidRequest("That is not a valid email address.") from None
         if domain not in conn.domains:
             raise EmailNotCovered()
-    now = clock()
+    return begin_login(settings, table, conn, idp, safe_return_path(return_to), clock())
+
+
+def begin_login(
+    settings: Settings,
+    table: Table,
+    conn: Connection,
+    idp: IdpSettings,
+    return_to: str,
+    now: datetime,
+    test_by: dict[str, str] | None = None,
+) -> LoginStart:
+    """The AuthnRequest and its stored, browser-bound state; ``test_by`` makes it a connection test."""
     nonce = secrets.token_urlsafe(32)
     relay_state = secrets.token_urlsafe(16)
     authn = build_authn_request(sp_identity(settings, conn.id), idp, relay_state, now)
@@ -149,13 +167,15 @@ def start_login(
             request_id=authn.request_id,
             connection_id=conn.id,
             browser_hash=browser_hash(nonce),
-            return_to=safe_return_path(return_to),
+            return_to=return_to,
             created_at=now,
             expires_at=expires,
             enable_count=conn.enable_count,
+            test_by=test_by,
         )
     )
-    cookie = BindingCookie(
-        cookie_name(authn.request_id), nonce, f"/saml/{conn.id}/acs", int(REQUEST_LIFETIME.total_seconds())
-    )
-    return LoginStart(authn=authn, cookie=cookie)
+    path = f"/saml/{conn.id}/acs"
+    lifetime = int(REQUEST_LIFETIME.total_seconds())
+    cookie = BindingCookie(cookie_name(authn.request_id), nonce, path, lifetime)
+    mark = BindingCookie(TEST_MARK_COOKIE, authn.request_id, path, lifetime) if test_by else None
+    return LoginStart(authn=authn, cookie=cookie, test_mark=mark)

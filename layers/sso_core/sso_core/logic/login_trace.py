@@ -14,7 +14,17 @@ from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection
 from sso_core.models.errors import InvalidRequest
 from sso_core.models.identity import Caller
+from sso_core.models.idp_errors import explain
 from sso_core.models.login_outcomes import describe
+
+
+class IdpStatusLine(BaseModel):
+    """The IdP's error status (status_not_success): the codes it sent and what they mean."""
+
+    code: str
+    second_code: str | None = None
+    aadsts: str | None = None  # Entra's error number, the only part of the StatusMessage kept
+    guidance: list[dict[str, str]] = []  # [{"code", "sentence", "fix"}], most specific first
 
 
 class TraceLine(BaseModel):
@@ -26,6 +36,9 @@ class TraceLine(BaseModel):
     email_domain: str | None = None
     explanation: str = ""  # the refusal's sentence; empty for a success
     fix: str = ""
+    test: bool = False  # a connection test (POST /connections/{id}/test), not a sign-in
+    started_by: str | None = None  # a test: the email of the administrator who started it
+    idp_status: IdpStatusLine | None = None
 
 
 class TracePage(BaseModel):
@@ -35,6 +48,11 @@ class TracePage(BaseModel):
 
 def _line(entry: TraceEntry) -> TraceLine:
     info = describe(entry.reason)
+    idp = None
+    if entry.idp_status is not None:
+        status = entry.idp_status
+        guidance = [{"code": g.code, "sentence": g.sentence, "fix": g.fix} for g in explain(status)]
+        idp = IdpStatusLine(code=status.code, second_code=status.second_code, aadsts=status.aadsts, guidance=guidance)
     return TraceLine(
         time=entry.time.isoformat(),
         reference=entry.reference,
@@ -44,6 +62,9 @@ def _line(entry: TraceEntry) -> TraceLine:
         email_domain=entry.email_domain,
         explanation=info.sentence if info else "",
         fix=info.fix if info else "",
+        test=entry.test_by is not None,
+        started_by=entry.test_by,
+        idp_status=idp,
     )
 
 

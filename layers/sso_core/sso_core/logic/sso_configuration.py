@@ -117,6 +117,7 @@ class ConnectionService:
             created_at=conn.created_at,
             updated_at=conn.updated_at,
             first_success_at=conn.first_success_at,
+            test_success_at=conn.test_success_at,
             warnings=warnings or [],
         )
 

@@ -40,6 +40,8 @@ class Connection(BaseModel):
     enable_count: int = 0
     first_success_at: datetime | None = None
     last_success_at: datetime | None = None
+    # The first successful connection test (POST /connections/{id}/test): proves SSO like a real sign-in.
+    test_success_at: datetime | None = None
     version: int = 0
 
 
@@ -94,6 +96,7 @@ class ConnectionOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     first_success_at: datetime | None = None
+    test_success_at: datetime | None = None
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -36,6 +36,7 @@ from saml2.xml.schema import XMLSchemaError
 
 from sso_core.log_safe import SENTENCE_LIMIT, bounded
 from sso_core.models.emails import parse_email
+from sso_core.models.idp_errors import IdpStatus, aadsts_code
 from sso_core.models.login_outcomes import Refusal
 from sso_core.saml import safe_xml
 from sso_core.saml.crypto_backend import (
@@ -78,6 +79,7 @@ EMAIL_CLAIMS = (CLAIM_EMAIL, CLAIM_NAME, CLAIM_UPN, "email", "mail")
 _SAMLP_RESPONSE = qname(NS_SAMLP, "Response")
 _SAMLP_STATUS = qname(NS_SAMLP, "Status")
 _SAMLP_STATUS_CODE = qname(NS_SAMLP, "StatusCode")
+_SAMLP_STATUS_MESSAGE = qname(NS_SAMLP, "StatusMessage")
 _SAML_ASSERTION = qname(NS_SAML, "Assertion")
 _SAML_ENCRYPTED_ASSERTION = qname(NS_SAML, "EncryptedAssertion")
 _SAML_ISSUER = qname(NS_SAML, "Issuer")
@@ -107,11 +109,12 @@ class AcsRejected(Exception):
     an unknown code fails here, so none can go unnamed); ``detail``: a log-safe sentence (no message content
     beyond the asserted email's domain)."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, idp_status: IdpStatus | None = None) -> None:
         detail = bounded(detail, SENTENCE_LIMIT)  # printable ASCII, capped: it goes to logs and the trace
         super().__init__(f"{reason}: {detail}")
         self.reason = Refusal(reason)
         self.detail = detail
+        self.idp_status = idp_status  # status_not_success: the codes the IdP sent (models.idp_errors)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class ValidatedLogin:
     attributes: dict[str, list[str]] = field(hash=False)
     authn_instant: datetime | None
     response_signed: bool
+    # The certificate (DER) that verified the assertion's signature: the connection test shows it.
+    certificate_der: bytes = field(default=b"", hash=False, kw_only=True)
 
 
 def validate_response(
@@ -229,6 +234,7 @@ def validate_response(
         attributes=attributes,
         authn_instant=authn_instant,
         response_signed=response_signed,
+        certificate_der=assertion_key.der,
     )
 
 
@@ -260,7 +266,11 @@ def _check_status(root: etree._Element) -> None:
     codes = [_log_safe(value)]
     if second is not None:
         codes.append(_log_safe(second.get("Value") or ""))
-    raise AcsRejected("status_not_success", f"The IdP answered with status {' / '.join(codes)}.")
+    # Of the StatusMessage only Entra's error number is kept: the free text may quote the user or the request.
+    aadsts = aadsts_code(statuses[0].findtext(_SAMLP_STATUS_MESSAGE))
+    status = IdpStatus(codes[0], codes[1] if len(codes) > 1 else None, aadsts)
+    found = f" ({aadsts})" if aadsts else ""
+    raise AcsRejected("status_not_success", f"The IdP answered with status {' / '.join(codes)}{found}.", status)
 
 
 def _the_assertion(root: etree._Element) -> etree._Element:
