@@ -8,8 +8,6 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import hashes
-
 from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
@@ -17,6 +15,7 @@ from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
 from sso_core.gateways.sp_keys import ensure_sp_keys
+from sso_core.logic.certificate_expiry import certificate_out, expiry_warnings, index_ops
 from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import (
@@ -32,7 +31,6 @@ from sso_core.models.connections import (
 from sso_core.models.errors import InvalidRequest
 from sso_core.models.identity import Caller
 from sso_core.observability import logger
-from sso_core.saml.certificates import load_certificate
 from sso_core.saml.parties import IdpSettings
 
 
@@ -68,15 +66,6 @@ def idp_summary(idp: IdpConfig | None) -> dict[str, object] | None:
     return {"entity_id": idp.entity_id, "sso_url": idp.sso_url, "certificates": len(idp.certificates)}
 
 
-def _certificate_summary(pem: str) -> dict[str, str]:
-    cert = load_certificate(pem)
-    return {
-        "subject": cert.subject.rfc4514_string(),
-        "not_after": cert.not_valid_after_utc.isoformat(),
-        "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(":").upper(),
-    }
-
-
 class ConnectionService:
     def __init__(self, settings: Settings, table: Table, clock: Clock = utcnow) -> None:
         self.settings = settings
@@ -88,13 +77,17 @@ class ConnectionService:
 
     def to_out(self, conn: Connection, warnings: list[str] | None = None) -> ConnectionOut:
         idp = None
+        now = self.clock()
         if conn.idp is not None:
             idp = IdpOut(
                 entity_id=conn.idp.entity_id,
                 sso_url=conn.idp.sso_urls.get(conn.binding) or conn.idp.sso_url,
-                certificates=[_certificate_summary(c) for c in conn.idp.certificates],
+                certificates=[certificate_out(c, now) for c in conn.idp.certificates],
                 imported_at=conn.idp.imported_at,
             )
+        # The import's own warnings first; then every expiring or expired certificate, said once.
+        warnings = list(warnings or [])
+        warnings.extend(w for w in expiry_warnings(conn.idp, now) if w not in warnings)
         return ConnectionOut(
             id=conn.id,
             status=conn.status,
@@ -106,7 +99,7 @@ class ConnectionService:
             created_at=conn.created_at,
             updated_at=conn.updated_at,
             first_success_at=conn.first_success_at,
-            warnings=warnings or [],
+            warnings=warnings,
         )
 
     def get_connection(self, caller: Caller, connection_id: str) -> Connection:
@@ -197,7 +190,8 @@ class ConnectionService:
                 idp_summary(conn.idp),
                 idp_summary(idp),
                 now,
-            )
+            ),
+            *index_ops(conn, updated),  # the expiry index follows the certificates in the same transaction
         ]
         saved = self.repo.save(updated, conn.version, ops)
         logger.info("connection IdP imported", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
