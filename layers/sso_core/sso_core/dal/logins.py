@@ -125,6 +125,9 @@ class TraceEntry:
     reason: str
     detail: str
     email_domain: str | None = None
+    warnings: tuple[str, ...] = ()  # ``LoginWarning`` codes of a login that succeeded
+    # A certificate worth naming, for display only: the unknown one an IdP signed with, or an expired signer.
+    certificate: dict[str, str] | None = None
 
 
 class LoginStateRepository:
@@ -295,6 +298,8 @@ class LoginStateRepository:
             "reason": entry.reason,
             "detail": entry.detail,
             "email_domain": entry.email_domain,
+            "warnings": list(entry.warnings) or None,
+            "certificate": entry.certificate,
             "ttl": int((entry.time + TRACE_RETENTION).timestamp()),
         }
         # The wall clock's nanoseconds order the entries of one second: newest first holds within a second too
@@ -316,13 +321,16 @@ class LoginStateRepository:
         if located is None:
             raise ValueError("not a counted refusal's reference")
         hour, reason = located
+        # The last certificate seen is kept with the counter (an unknown one the IdP signed with).
+        certificate = ", #cert = :cert" if entry.certificate else ""
+        values: dict[str, Any] = {":cert": entry.certificate} if entry.certificate else {}
         self.table.client.update_item(
             TableName=self.table.name,
             Key=key(f"CONN#{connection_id}", _aggregate_sk(hour, reason)),
             UpdateExpression=(
                 "SET #type = :type, #time = :time, #ref = :ref, #result = :reason, #reason = :reason, "
                 "#detail = :detail, #first_time = if_not_exists(#first_time, :time), "
-                "#first_ref = if_not_exists(#first_ref, :ref), #ttl = :ttl ADD #count :one"
+                f"#first_ref = if_not_exists(#first_ref, :ref), #ttl = :ttl{certificate} ADD #count :one"
             ),
             ExpressionAttributeNames={
                 "#type": "type",
@@ -335,6 +343,7 @@ class LoginStateRepository:
                 "#first_ref": "first_reference",
                 "#ttl": "ttl",
                 "#count": "count",
+                **({"#cert": "certificate"} if entry.certificate else {}),
             },
             ExpressionAttributeValues=serialize(
                 {
@@ -345,6 +354,7 @@ class LoginStateRepository:
                     ":detail": entry.detail,
                     ":ttl": int((entry.time + TRACE_RETENTION).timestamp()),
                     ":one": 1,
+                    **values,
                 }
             ),
         )
@@ -367,7 +377,16 @@ class LoginStateRepository:
             if item is None:
                 return None
             found = _trace_entry(item)
-            return TraceEntry(found.time, reference, found.result, found.reason, found.detail, found.email_domain)
+            return TraceEntry(
+                found.time,
+                reference,
+                found.result,
+                found.reason,
+                found.detail,
+                found.email_domain,
+                found.warnings,
+                found.certificate,
+            )
         item = self.table.get(f"LOGINREF#{reference}", "LOGINREF")
         if item is None or item.get("connection_id") != connection_id:
             return None
@@ -388,4 +407,12 @@ def _trace_entry(item: dict[str, Any]) -> TraceEntry:
         reason=str(item["reason"]),
         detail=detail,
         email_domain=item.get("email_domain"),
+        warnings=tuple(str(w) for w in item.get("warnings") or ()),
+        certificate=_certificate(item.get("certificate")),
     )
+
+
+def _certificate(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    return {str(k): str(v) for k, v in value.items()}

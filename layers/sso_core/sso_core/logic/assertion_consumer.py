@@ -36,7 +36,7 @@ from sso_core.logic.sso_configuration import idp_settings
 from sso_core.logic.sso_gate import has_sso_access
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainStatus
-from sso_core.models.login_outcomes import REFUSALS, Refusal
+from sso_core.models.login_outcomes import REFUSALS, LoginWarning, Refusal
 from sso_core.models.users import Membership
 from sso_core.observability import logger, metrics
 from sso_core.saml import AcsRejected, ValidatedLogin, validate_response
@@ -82,7 +82,13 @@ class AcsService:
         profile = self._profile(conn, login, membership, request.return_to)
         self.state.save_code(code, profile, now + CODE_LIFETIME, conn.enable_count)
         self.connections.record_success(conn.id, now)
-        self._trace(conn, reference, "success", "success", "code issued", login.email_domain)
+        warnings: tuple[str, ...] = ()
+        certificate = None
+        if login.expired_signer is not None:  # still accepted (docs/decisions.md), never silently
+            warnings = (LoginWarning.SIGNED_BY_EXPIRED_CERTIFICATE.value,)
+            certificate = login.expired_signer.as_dict()
+            metrics.add_metric(name="SsoLoginSignedByExpiredCertificate", unit="Count", value=1)
+        self._trace(conn, reference, "success", "success", "code issued", login.email_domain, warnings, certificate)
         metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
         separator = "&" if "?" in self.settings.redirect_url else "?"
         clear = BindingCookie(cookie_name(request.request_id), "", f"/saml/{conn.id}/acs", 0)
@@ -125,7 +131,8 @@ class AcsService:
                 skew_seconds=self.settings.clock_skew_seconds,
             )
         except AcsRejected as exc:
-            raise _Refused(exc.reason, exc.detail) from None
+            shown = exc.certificate.as_dict() if exc.certificate is not None else None
+            raise _Refused(exc.reason, exc.detail, certificate=shown) from None
         name = cookie_name(login.in_response_to)
         nonce = cookies.get(name, "")
         try:
@@ -189,10 +196,26 @@ class AcsService:
         if refusal.reason in AGGREGATED_REASONS:  # junk: counted per hour and reason, not stored one by one
             now = self.clock()
             reference = aggregate_reference(refusal.reason, now)
-            entry = TraceEntry(now, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
+            entry = TraceEntry(
+                now,
+                reference,
+                refusal.reason,
+                refusal.reason,
+                refusal.detail,
+                refusal.email_domain,
+                certificate=refusal.certificate,
+            )
             self.state.count_refusal(conn.id, entry)
         else:
-            self._trace(conn, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
+            self._trace(
+                conn,
+                reference,
+                refusal.reason,
+                refusal.reason,
+                refusal.detail,
+                refusal.email_domain,
+                certificate=refusal.certificate,
+            )
         logger.warning(
             "SSO login refused",
             extra={
@@ -208,17 +231,34 @@ class AcsService:
         return AcsResult(outcome, reference, refusal.reason)
 
     def _trace(
-        self, conn: Connection, reference: str, result: str, reason: str, detail: str, domain: str | None
+        self,
+        conn: Connection,
+        reference: str,
+        result: str,
+        reason: str,
+        detail: str,
+        domain: str | None,
+        warnings: tuple[str, ...] = (),
+        certificate: dict[str, str] | None = None,
     ) -> None:
-        entry = TraceEntry(self.clock(), reference, result, reason, bounded(detail, SENTENCE_LIMIT), domain)
+        entry = TraceEntry(
+            self.clock(), reference, result, reason, bounded(detail, SENTENCE_LIMIT), domain, warnings, certificate
+        )
         self.state.record_trace(conn.id, entry)
 
 
 class _Refused(Exception):
     """A refusal with its code; ``detail`` defaults to the code's sentence in the one vocabulary."""
 
-    def __init__(self, reason: str, detail: str | None = None, email_domain: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        detail: str | None = None,
+        email_domain: str | None = None,
+        certificate: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(reason)
+        self.certificate = certificate  # for display only (unknown_certificate: what the IdP signed with)
         self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
         # Details quote the message: log-safe and short. Without one, the vocabulary's sentence.
         self.detail = bounded(detail or REFUSALS[self.reason].sentence, SENTENCE_LIMIT)

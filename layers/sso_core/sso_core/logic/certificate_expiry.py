@@ -26,8 +26,8 @@ def fingerprint_hex(f: CertificateFacts) -> str:
 
 
 def expires_in_days(not_after: datetime, now: datetime) -> int:
-    """Whole days left (rounded down), negative once expired."""
-    return (not_after - now) // timedelta(days=1)
+    """Whole days left, negative once expired (-1: expired a day ago); whole days only, rounded toward zero."""
+    return int((not_after - now) / timedelta(days=1))
 
 
 def state(not_after: datetime, now: datetime) -> str:

@@ -40,7 +40,9 @@ class CertificateNotFound(NotFound):
 
 class LastCertificate(Conflict):
     code = "last_certificate"
-    default_message = "This is the IdP's only certificate: without it every login would be refused. Add the new one first."
+    default_message = (
+        "This is the IdP's only certificate: without it every login would be refused. Add the new one first."
+    )
 
 
 def audit_view(f: CertificateFacts) -> dict[str, str]:

@@ -14,7 +14,12 @@ from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection
 from sso_core.models.errors import InvalidRequest
 from sso_core.models.identity import Caller
-from sso_core.models.login_outcomes import describe
+from sso_core.models.login_outcomes import LOGIN_WARNINGS, LoginWarning, describe
+
+
+class TraceWarning(BaseModel):
+    code: str
+    explanation: str
 
 
 class TraceLine(BaseModel):
@@ -26,11 +31,22 @@ class TraceLine(BaseModel):
     email_domain: str | None = None
     explanation: str = ""  # the refusal's sentence; empty for a success
     fix: str = ""
+    warnings: list[TraceWarning] = []  # a login that succeeded but should not go on this way
+    # The certificate the response was signed with when it matters (unknown_certificate, an expired signer):
+    # sha256_fingerprint, subject, not_before, not_after. Parsed for display, never trusted.
+    certificate: dict[str, str] | None = None
 
 
 class TracePage(BaseModel):
     logins: list[TraceLine]
     next_cursor: str | None = None
+
+
+def _warning_sentence(code: str) -> str:
+    try:
+        return LOGIN_WARNINGS[LoginWarning(code)]
+    except (ValueError, KeyError):
+        return ""
 
 
 def _line(entry: TraceEntry) -> TraceLine:
@@ -44,6 +60,8 @@ def _line(entry: TraceEntry) -> TraceLine:
         email_domain=entry.email_domain,
         explanation=info.sentence if info else "",
         fix=info.fix if info else "",
+        warnings=[TraceWarning(code=w, explanation=_warning_sentence(w)) for w in entry.warnings],
+        certificate=entry.certificate,
     )
 
 

@@ -38,6 +38,7 @@ from sso_core.log_safe import SENTENCE_LIMIT, bounded
 from sso_core.models.emails import parse_email
 from sso_core.models.login_outcomes import Refusal
 from sso_core.saml import safe_xml
+from sso_core.saml.certificates import CertificateFacts, shown_certificate
 from sso_core.saml.crypto_backend import (
     DS_SIGNATURE,
     SignatureRejected,
@@ -107,11 +108,13 @@ class AcsRejected(Exception):
     an unknown code fails here, so none can go unnamed); ``detail``: a log-safe sentence (no message content
     beyond the asserted email's domain)."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, certificate: CertificateFacts | None = None) -> None:
         detail = bounded(detail, SENTENCE_LIMIT)  # printable ASCII, capped: it goes to logs and the trace
         super().__init__(f"{reason}: {detail}")
         self.reason = Refusal(reason)
         self.detail = detail
+        # ``unknown_certificate``: what the signature's KeyInfo named, parsed for display only (never trusted).
+        self.certificate = certificate
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class ValidatedLogin:
     attributes: dict[str, list[str]] = field(hash=False)
     authn_instant: datetime | None
     response_signed: bool
+    # A verifying certificate whose validity has ended (it still verifies; the trace warns): docs/decisions.md.
+    expired_signer: CertificateFacts | None = None
 
 
 def validate_response(
@@ -178,7 +183,8 @@ def validate_response(
             verified.append(VerifiedSignature(text, f"{NS_SAMLP}:Response", root.get("ID") or "", response_key.der))
         signed = covered_copy(assertion)
     except SignatureRejected as exc:
-        raise AcsRejected(exc.reason, exc.detail) from None
+        shown = shown_certificate(exc.presented) if exc.presented else None
+        raise AcsRejected(exc.reason, exc.detail, shown) from None
     except safe_xml.UnsafeXml as exc:
         raise AcsRejected("malformed", exc.detail) from None
 
@@ -229,7 +235,17 @@ def validate_response(
         attributes=attributes,
         authn_instant=authn_instant,
         response_signed=response_signed,
+        expired_signer=_expired_signer([v.der for v in verified], now),
     )
+
+
+def _expired_signer(ders: list[bytes], now: datetime) -> CertificateFacts | None:
+    """The first verifying certificate past its notAfter, or None. Its dates are a warning, not a refusal."""
+    for der in dict.fromkeys(ders):
+        facts = shown_certificate(der)
+        if facts is not None and facts.not_after <= now:
+            return facts
+    return None
 
 
 # --- structure, before any signature is trusted -------------------------------------------------
