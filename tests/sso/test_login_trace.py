@@ -45,8 +45,10 @@ def test_newest_first_with_every_field(ready: SsoWorld, five_outcomes: list[str]
     assert [e["reason"] for e in entries] == [e["result"] for e in entries]
     assert [e["email_domain"] for e in entries] == ["acme.test", "acme.test", None, "acme.test", "acme.test"]
     for entry in entries:
-        assert set(entry) == {"time", "reference", "result", "reason", "detail", "email_domain", "explanation", "fix"}
+        fields = {"time", "reference", "result", "reason", "detail", "email_domain", "explanation", "fix"}
+        assert set(entry) == fields | {"warnings", "certificate"}
         assert datetime.fromisoformat(entry["time"]).tzinfo is not None and entry["detail"]
+        assert (entry["warnings"], entry["certificate"]) == ([], None)
 
 
 def test_pages_follow_the_cursor(ready: SsoWorld, five_outcomes: list[str]) -> None:

@@ -72,6 +72,15 @@ def expiry_warnings(idp: IdpConfig | None, now: datetime) -> list[str]:
     return warnings
 
 
+def merged_warnings(given: list[str], idp: IdpConfig | None, now: datetime) -> list[str]:
+    """A change's own warnings, then one per expiring or expired certificate. The import check's sentence about
+    a certificate's expiry date gives way to the one here, which also names the certificate."""
+    expiry = expiry_warnings(idp, now)
+    dates = {f"expires on {f.not_after:%Y-%m-%d}" for f in _facts_of_idp(idp)}
+    kept = [w for w in given if not any(d in w for d in dates)]
+    return kept + [w for w in expiry if w not in kept]
+
+
 def index_ops(before: Connection | None, after: Connection | None) -> list[TxItem]:
     """Transaction items that keep the expiry index equal to the connection's certificates: index the added
     ones, drop the removed ones. Goes into the same transaction as the connection's write."""
@@ -92,6 +101,8 @@ def index_ops(before: Connection | None, after: Connection | None) -> list[TxIte
 
 
 def _facts_of(conn: Connection | None) -> list[CertificateFacts]:
-    if conn is None or conn.idp is None:
-        return []
-    return [facts(p) for p in conn.idp.certificates]
+    return _facts_of_idp(conn.idp if conn is not None else None)
+
+
+def _facts_of_idp(idp: IdpConfig | None) -> list[CertificateFacts]:
+    return [] if idp is None else [facts(p) for p in idp.certificates]

@@ -15,7 +15,7 @@ from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.table import Table
 from sso_core.gateways.sp_keys import ensure_sp_keys
-from sso_core.logic.certificate_expiry import certificate_out, expiry_warnings, index_ops
+from sso_core.logic.certificate_expiry import certificate_out, index_ops, merged_warnings
 from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import (
@@ -85,9 +85,7 @@ class ConnectionService:
                 certificates=[certificate_out(c, now) for c in conn.idp.certificates],
                 imported_at=conn.idp.imported_at,
             )
-        # The import's own warnings first; then every expiring or expired certificate, said once.
-        warnings = list(warnings or [])
-        warnings.extend(w for w in expiry_warnings(conn.idp, now) if w not in warnings)
+        warnings = merged_warnings(warnings or [], conn.idp, now)
         return ConnectionOut(
             id=conn.id,
             status=conn.status,
