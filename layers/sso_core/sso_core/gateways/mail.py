@@ -159,3 +159,35 @@ def sso_access_revoked_mail(
         html=render("sso_access_revoked.html", values, escape=True),
         text=render("sso_access_revoked.txt", values, escape=False),
     )
+
+
+def certificate_expiry_mail(
+    *,
+    to: str,
+    tenant_name: str,
+    connection_id: str,
+    connection_link: str,
+    domains: list[str],
+    subject: str,
+    fingerprint: str,
+    expires_at: datetime,
+    days_left: int,
+) -> OutgoingMail:
+    """Tells an owner that one of a connection's IdP certificates expires soon, and how to roll it over."""
+    left = "tomorrow or sooner" if days_left < 1 else f"in {days_left} day{'s' if days_left != 1 else ''}"
+    values = {
+        "tenant_name": tenant_name,
+        "connection_id": connection_id,
+        "connection_link": connection_link,
+        "domains": ", ".join(domains) or "none",
+        "subject": subject,
+        "fingerprint": fingerprint,
+        "expires_at": format_expiry(expires_at),
+        "days_left": left,
+    }
+    return OutgoingMail(
+        to=to,
+        subject=header_value(f"An SSO certificate of {tenant_name} expires {left}"),
+        html=render("certificate_expiry.html", values, escape=True),
+        text=render("certificate_expiry.txt", values, escape=False),
+    )
