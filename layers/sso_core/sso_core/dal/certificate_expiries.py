@@ -81,6 +81,7 @@ class CertificateExpiryRepository:
         the certificate left the index). ``skipped`` thresholds, passed without a notice, are marked too."""
         names = {"#n": _notice_attribute(days)}
         updates = ["#n = :when"]
+        values = {":when": when.isoformat(), **({":skipped": "skipped"} if skipped else {})}
         for i, other in enumerate(skipped):
             names[f"#s{i}"] = _notice_attribute(other)
             updates.append(f"#s{i} = if_not_exists(#s{i}, :skipped)")
@@ -91,7 +92,7 @@ class CertificateExpiryRepository:
                 UpdateExpression="SET " + ", ".join(updates),
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#n)",
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues=serialize({":when": when.isoformat(), ":skipped": "skipped"}),
+                ExpressionAttributeValues=serialize(values),
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
