@@ -75,11 +75,7 @@ class CertificateWatch:
         summary.mails += sent
 
     def _mail_owners(self, conn: Connection, entry: CertificateExpiry, now: datetime) -> int:
-        owners = [
-            m
-            for m in self.members.list_for_tenant(conn.tenant_id)
-            if m.role == "owner" and m.status == "active"
-        ]
+        owners = [m for m in self.members.list_for_tenant(conn.tenant_id) if m.role == "owner" and m.status == "active"]
         mailer = self.mailer or mailer_for(self.settings)
         sent = 0
         for owner in owners:
