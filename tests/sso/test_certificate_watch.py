@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sso_core.config import get_settings
+from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.table import Table
 from sso_core.gateways.mail import Mailer, OutboxMailer, OutgoingMail
 from sso_core.logic.certificate_watch import CertificateWatch
@@ -170,3 +171,19 @@ def test_a_notice_that_reached_nobody_is_sent_by_the_next_run(expiring: tuple[Ss
     retry = CertificateWatch(settings, table, when, OutboxMailer(settings.mail_sender, world.outbox))
     assert retry.run().notices == 1
     assert notices(world.outbox, OWNER) == ["An SSO certificate of acme expires in 6 days"]
+
+
+def test_an_index_item_left_by_an_unaware_writer_is_dropped(
+    expiring: tuple[SsoWorld, datetime], scheduled_run: Callable[[datetime], dict[str, Any]]
+) -> None:
+    world, not_after = expiring
+    repo = ConnectionRepository(Table(get_settings().table_name))
+    conn = repo.get(world.connection_id)
+    assert conn is not None and conn.idp is not None
+    # A writer that does not know the index replaces the certificate (the index still names the old one).
+    replaced = conn.idp.model_copy(update={"certificates": [world.keys.cert_pem]})
+    repo.save(conn.model_copy(update={"idp": replaced}), conn.version)
+    summary = scheduled_run(not_after - timedelta(days=3))
+    assert (summary["stale"], summary["notices"]) == (1, 0)
+    assert scheduled_run(not_after - timedelta(days=2))["stale"] == 0  # gone from the index
+    assert notices(world.outbox) == []

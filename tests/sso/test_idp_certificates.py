@@ -9,6 +9,15 @@ from typing import Any
 
 import pytest
 
+from sso_core.config import get_settings
+from sso_core.dal.certificate_expiries import CertificateExpiryRepository
+from sso_core.dal.connections import ConnectionRepository
+from sso_core.dal.table import Table
+from sso_core.logic.idp_certificates import IdpCertificates
+from sso_core.logic.sso_configuration import ConnectionService
+from sso_core.models.connections import AddCertificateRequest
+from sso_core.models.errors import ConcurrentChange
+from sso_core.models.identity import Caller
 from tests.support.audit import audit
 from tests.support.keys import make_keypair
 from tests.support.sso_world import SsoWorld
@@ -146,3 +155,21 @@ def test_expiring_and_expired_certificates_are_warned(world: SsoWorld) -> None:
     assert resp.status == 201
     assert [c["state"] for c in resp.json()["idp"]["certificates"]] == ["expiring", "valid"]
     assert any("CN=acme-soon" in w for w in resp.json()["warnings"])
+
+
+def test_a_change_in_between_is_a_conflict_and_writes_nothing(
+    imported: SsoWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = Table(get_settings().table_name)
+    service = ConnectionService(get_settings(), table)
+    caller = Caller(tenant_id="acme", email="owner@acme.test", role="owner")
+    stale = service.get_connection(caller, imported.connection_id)
+    ConnectionRepository(table).record_success(imported.connection_id, datetime.now(UTC))  # bumps the version
+    monkeypatch.setattr(service, "get_connection", lambda _caller, _id: stale)
+    nxt = make_keypair("acme-idp-next", not_after=datetime.now(UTC) + timedelta(days=20))
+    with pytest.raises(ConcurrentChange):
+        IdpCertificates(service).add(caller, imported.connection_id, AddCertificateRequest(certificate=nxt.cert_pem))
+    assert len(fingerprints(imported)) == 1
+    day = (datetime.now(UTC) + timedelta(days=20)).date()
+    assert CertificateExpiryRepository(table).expiring_on(day) == []  # the index did not move either
+    assert not [e for e in audit(imported) if e["action"] == "connection.certificate_added"]
