@@ -78,7 +78,9 @@ def test_the_certificate_watch_mails_the_owner_once(stack: Any, tmp_path: Path) 
     link = parse_qs(urlsplit(newest_accept_link(outbox)).query)["token"][0]
     assert http("POST", f"{stack.url}/invitations/accept", {"token": link}).status == 200
     now = datetime.now(UTC)
-    soon = make_keypair("demo-idp-soon", not_before=now - timedelta(days=300), not_after=now + timedelta(days=10))
+    soon = make_keypair(
+        "demo-idp-soon", not_before=now - timedelta(days=300), not_after=now + timedelta(days=10, hours=12)
+    )
     certs = f"{ready.url}/connections/{ready.connection_id}/idp/certificates"
     assert http("POST", certs, {"certificate": soon.cert_pem}, token=token).status == 201
 
@@ -90,4 +92,4 @@ def test_the_certificate_watch_mails_the_owner_once(stack: Any, tmp_path: Path) 
         for p in outbox.glob("*.eml")
         if "olivia@example.com" in str(message_from_bytes(p.read_bytes())["To"])
     ]
-    assert [s for s in subjects if "SSO certificate" in s] == ["An SSO certificate of acme expires in 9 days"]
+    assert [s for s in subjects if "SSO certificate" in s] == ["An SSO certificate of acme expires in 10 days"]
