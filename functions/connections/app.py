@@ -1,5 +1,5 @@
-"""SSO connections (owner): create, list, get, import the IdP, settings, and the login trace; test connection
-(owner or admin)."""
+"""SSO connections (owner): create, list, get, import the IdP, roll its certificates over, settings, and the login
+trace; test connection (owner or admin)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,15 @@ from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.http import create_resolver, model_response, page_limit, parse_body, require_role
 from sso_core.logic.connection_test import start_connection_test
+from sso_core.logic.idp_certificates import IdpCertificates
 from sso_core.logic.login_trace import read_trace
 from sso_core.logic.sso_configuration import ConnectionService
-from sso_core.models.connections import CreateConnectionRequest, IdpFieldsRequest, UpdateConnectionRequest
+from sso_core.models.connections import (
+    AddCertificateRequest,
+    CreateConnectionRequest,
+    IdpFieldsRequest,
+    UpdateConnectionRequest,
+)
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
@@ -56,6 +62,19 @@ def set_idp(connection_id: str) -> Response:
     request = parse_body(app, IdpFieldsRequest)
     _, _, out = service().set_idp(caller, connection_id, request)
     return model_response(200, out)
+
+
+@app.post("/connections/<connection_id>/idp/certificates")
+def add_certificate(connection_id: str) -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    request = parse_body(app, AddCertificateRequest)
+    return model_response(201, IdpCertificates(service()).add(caller, connection_id, request))
+
+
+@app.delete("/connections/<connection_id>/idp/certificates/<fingerprint>")
+def remove_certificate(connection_id: str, fingerprint: str) -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    return model_response(200, IdpCertificates(service()).remove(caller, connection_id, fingerprint))
 
 
 @app.patch("/connections/<connection_id>")

@@ -94,7 +94,9 @@ def test_policies_name_exact_actions_and_resources():
                 assert statement["Resource"] != "*", f"{name}: wildcard resource"
 
 
-@pytest.mark.parametrize("function", ["domains", "dns_check", "invitations", "users", "kill_switch", "audit"])
+@pytest.mark.parametrize(
+    "function", ["domains", "dns_check", "invitations", "users", "kill_switch", "audit", "certificate_watch"]
+)
 def test_functions_without_saml_never_import_pysaml2(function):
     code = (
         "import sys; from pathlib import Path; from sso_local.lambda_runtime import load_handler_module;"

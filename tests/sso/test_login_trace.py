@@ -47,11 +47,12 @@ def test_newest_first_with_every_field(ready: SsoWorld, five_outcomes: list[str]
     for entry in entries:
         assert set(entry) == {
             *("time", "reference", "result", "reason", "detail", "email_domain", "explanation", "fix"),
-            *("test", "started_by", "idp_status"),
+            *("test", "started_by", "idp_status", "warnings", "certificate"),
         }
         assert datetime.fromisoformat(entry["time"]).tzinfo is not None and entry["detail"]
-        # Sign-ins, not connection tests; no IdP error status among these outcomes.
+        # Sign-ins, not connection tests; no IdP error status, warning or named certificate among these outcomes.
         assert (entry["test"], entry["started_by"], entry["idp_status"]) == (False, None, None)
+        assert (entry["warnings"], entry["certificate"]) == ([], None)
 
 
 def test_pages_follow_the_cursor(ready: SsoWorld, five_outcomes: list[str]) -> None:

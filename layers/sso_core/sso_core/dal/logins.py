@@ -142,6 +142,9 @@ class TraceEntry:
     email_domain: str | None = None
     test_by: str | None = None  # a connection test: the email of the administrator who started it
     idp_status: IdpStatus | None = None  # status_not_success: the codes the IdP sent
+    warnings: tuple[str, ...] = ()  # ``LoginWarning`` codes of a login that succeeded
+    # A certificate worth naming, for display only: the unknown one an IdP signed with, or an expired signer.
+    certificate: dict[str, str] | None = None
 
 
 def _idp_status_item(status: IdpStatus | None) -> dict[str, str] | None:
@@ -376,6 +379,8 @@ class LoginStateRepository:
             "reason": entry.reason,
             "detail": entry.detail,
             "email_domain": entry.email_domain,
+            "warnings": list(entry.warnings) or None,
+            "certificate": entry.certificate,
             "ttl": int((entry.time + TRACE_RETENTION).timestamp()),
         }
         if entry.test_by:
@@ -422,18 +427,22 @@ class LoginStateRepository:
             "#ttl": "ttl",
             "#count": "count",
         }
-        idp = ""
+        extra = ""
+        if entry.certificate:  # the last certificate seen (an unknown one the IdP signed with)
+            names["#cert"] = "certificate"
+            values[":cert"] = entry.certificate
+            extra += ", #cert = :cert"
         if entry.idp_status is not None:  # the last one's codes, like the detail
             names["#idp"] = "idp_status"
             values[":idp"] = _idp_status_item(entry.idp_status)
-            idp = ", #idp = :idp"
+            extra += ", #idp = :idp"
         self.table.client.update_item(
             TableName=self.table.name,
             Key=key(f"CONN#{connection_id}", _aggregate_sk(hour, reason)),
             UpdateExpression=(
                 "SET #type = :type, #time = :time, #ref = :ref, #result = :reason, #reason = :reason, "
                 "#detail = :detail, #first_time = if_not_exists(#first_time, :time), "
-                f"#first_ref = if_not_exists(#first_ref, :ref), #ttl = :ttl{idp} ADD #count :one"
+                f"#first_ref = if_not_exists(#first_ref, :ref), #ttl = :ttl{extra} ADD #count :one"
             ),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=serialize(values),
@@ -466,6 +475,8 @@ class LoginStateRepository:
                 found.email_domain,
                 found.test_by,
                 found.idp_status,
+                found.warnings,
+                found.certificate,
             )
         item = self.table.get(f"LOGINREF#{reference}", "LOGINREF")
         if item is None or item.get("connection_id") != connection_id:
@@ -489,4 +500,12 @@ def _trace_entry(item: dict[str, Any]) -> TraceEntry:
         email_domain=item.get("email_domain"),
         test_by=item.get("test_by"),
         idp_status=_idp_status(item.get("idp_status")),
+        warnings=tuple(str(w) for w in item.get("warnings") or ()),
+        certificate=_certificate(item.get("certificate")),
     )
+
+
+def _certificate(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    return {str(k): str(v) for k, v in value.items()}

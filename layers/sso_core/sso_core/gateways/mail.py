@@ -177,3 +177,35 @@ def sp_key_rotation_mail(
         html=render("sp_key_rotation.html", values, escape=True),
         text=render("sp_key_rotation.txt", values, escape=False),
     )
+
+
+def certificate_expiry_mail(
+    *,
+    to: str,
+    tenant_name: str,
+    connection_id: str,
+    connection_link: str,
+    domains: list[str],
+    subject: str,
+    fingerprint: str,
+    expires_at: datetime,
+    days_left: int,
+) -> OutgoingMail:
+    """Tells an owner that one of a connection's IdP certificates expires soon, and how to roll it over."""
+    left = "tomorrow or sooner" if days_left < 1 else f"in {days_left} day{'s' if days_left != 1 else ''}"
+    values = {
+        "tenant_name": tenant_name,
+        "connection_id": connection_id,
+        "connection_link": connection_link,
+        "domains": ", ".join(domains) or "none",
+        "subject": subject,
+        "fingerprint": fingerprint,
+        "expires_at": format_expiry(expires_at),
+        "days_left": left,
+    }
+    return OutgoingMail(
+        to=to,
+        subject=header_value(f"An SSO certificate of {tenant_name} expires {left}"),
+        html=render("certificate_expiry.html", values, escape=True),
+        text=render("certificate_expiry.txt", values, escape=False),
+    )

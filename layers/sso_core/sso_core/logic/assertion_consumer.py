@@ -44,7 +44,7 @@ from sso_core.logic.sso_gate import has_sso_access
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.domains import DomainStatus
 from sso_core.models.idp_errors import IdpStatus
-from sso_core.models.login_outcomes import REFUSALS, Refusal
+from sso_core.models.login_outcomes import REFUSALS, LoginWarning, Refusal
 from sso_core.models.users import Membership
 from sso_core.observability import logger, metrics
 from sso_core.saml import AcsRejected, ValidatedLogin, validate_response
@@ -96,7 +96,22 @@ class AcsService:
         profile = self._profile(conn, login, membership, request.return_to)
         self.state.save_code(code, profile, now + CODE_LIFETIME, conn.enable_count)
         self.connections.record_success(conn.id, now)
-        self._trace(conn, reference, "success", "success", "code issued", login.email_domain)
+        warnings: tuple[str, ...] = ()
+        certificate = None
+        if login.expired_signer is not None:  # still accepted (docs/decisions.md), never silently
+            warnings = (LoginWarning.SIGNED_BY_EXPIRED_CERTIFICATE.value,)
+            certificate = login.expired_signer.as_dict()
+            metrics.add_metric(name="SsoLoginSignedByExpiredCertificate", unit="Count", value=1)
+        self._trace(
+            conn,
+            reference,
+            "success",
+            "success",
+            "code issued",
+            login.email_domain,
+            warnings=warnings,
+            certificate=certificate,
+        )
         metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
         separator = "&" if "?" in self.settings.redirect_url else "?"
         clear = BindingCookie(cookie_name(request.request_id), "", f"/saml/{conn.id}/acs", 0)
@@ -129,7 +144,22 @@ class AcsService:
         now = self.clock()
         self.connections.record_test_success(conn.id, now)
         detail = "connection test: the response validated; no code issued"
-        self._trace(conn, reference, "success", "success", detail, login.email_domain, started_by)
+        warnings: tuple[str, ...] = ()
+        certificate = None
+        if login.expired_signer is not None:  # the test says so too: the IdP's certificate needs replacing
+            warnings = (LoginWarning.SIGNED_BY_EXPIRED_CERTIFICATE.value,)
+            certificate = login.expired_signer.as_dict()
+        self._trace(
+            conn,
+            reference,
+            "success",
+            "success",
+            detail,
+            login.email_domain,
+            started_by,
+            warnings=warnings,
+            certificate=certificate,
+        )
         metrics.add_metric(name="SsoConnectionTestSucceeded", unit="Count", value=1)
         report = build_report(
             login.issuer,
@@ -178,7 +208,8 @@ class AcsService:
                 skew_seconds=self.settings.clock_skew_seconds,
             )
         except AcsRejected as exc:
-            raise _Refused(exc.reason, exc.detail, idp_status=exc.idp_status) from None
+            shown = exc.certificate.as_dict() if exc.certificate is not None else None
+            raise _Refused(exc.reason, exc.detail, idp_status=exc.idp_status, certificate=shown) from None
         name = cookie_name(login.in_response_to)
         nonce = cookies.get(name, "")
         try:
@@ -257,6 +288,7 @@ class AcsService:
                 refusal.detail,
                 refusal.email_domain,
                 idp_status=refusal.idp_status,
+                certificate=refusal.certificate,
             )
             self.state.count_refusal(conn.id, entry)
         else:
@@ -270,6 +302,7 @@ class AcsService:
                 refusal.email_domain,
                 started_by,
                 refusal.idp_status,
+                certificate=refusal.certificate,
             )
         logger.warning(
             "SSO login refused",
@@ -303,9 +336,20 @@ class AcsService:
         domain: str | None,
         test_by: str | None = None,
         idp_status: IdpStatus | None = None,
+        warnings: tuple[str, ...] = (),
+        certificate: dict[str, str] | None = None,
     ) -> None:
         entry = TraceEntry(
-            self.clock(), reference, result, reason, bounded(detail, SENTENCE_LIMIT), domain, test_by, idp_status
+            self.clock(),
+            reference,
+            result,
+            reason,
+            bounded(detail, SENTENCE_LIMIT),
+            domain,
+            test_by,
+            idp_status,
+            warnings,
+            certificate,
         )
         self.state.record_trace(conn.id, entry)
 
@@ -319,9 +363,11 @@ class _Refused(Exception):
         detail: str | None = None,
         email_domain: str | None = None,
         idp_status: IdpStatus | None = None,
+        certificate: dict[str, str] | None = None,
     ) -> None:
         super().__init__(reason)
         self.idp_status = idp_status
+        self.certificate = certificate  # for display only (unknown_certificate: what the IdP signed with)
         self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
         # Details quote the message: log-safe and short. Without one, the vocabulary's sentence.
         self.detail = bounded(detail or REFUSALS[self.reason].sentence, SENTENCE_LIMIT)

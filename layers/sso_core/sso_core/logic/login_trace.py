@@ -15,7 +15,12 @@ from sso_core.logic.tenant_scope import tenant_connection
 from sso_core.models.errors import InvalidRequest
 from sso_core.models.identity import Caller
 from sso_core.models.idp_errors import explain
-from sso_core.models.login_outcomes import describe
+from sso_core.models.login_outcomes import LOGIN_WARNINGS, LoginWarning, describe
+
+
+class TraceWarning(BaseModel):
+    code: str
+    explanation: str
 
 
 class IdpStatusLine(BaseModel):
@@ -39,11 +44,22 @@ class TraceLine(BaseModel):
     test: bool = False  # a connection test (POST /connections/{id}/test), not a sign-in
     started_by: str | None = None  # a test: the email of the administrator who started it
     idp_status: IdpStatusLine | None = None
+    warnings: list[TraceWarning] = []  # a login that succeeded but should not go on this way
+    # The certificate the response was signed with when it matters (unknown_certificate, an expired signer):
+    # sha256_fingerprint, subject, not_before, not_after. Parsed for display, never trusted.
+    certificate: dict[str, str] | None = None
 
 
 class TracePage(BaseModel):
     logins: list[TraceLine]
     next_cursor: str | None = None
+
+
+def _warning_sentence(code: str) -> str:
+    try:
+        return LOGIN_WARNINGS[LoginWarning(code)]
+    except (ValueError, KeyError):
+        return ""
 
 
 def _line(entry: TraceEntry) -> TraceLine:
@@ -65,6 +81,8 @@ def _line(entry: TraceEntry) -> TraceLine:
         test=entry.test_by is not None,
         started_by=entry.test_by,
         idp_status=idp,
+        warnings=[TraceWarning(code=w, explanation=_warning_sentence(w)) for w in entry.warnings],
+        certificate=entry.certificate,
     )
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import hashes
-
 from sso_core.clock import Clock, utcnow
 from sso_core.config import Settings
 from sso_core.dal.audit import AuditLog
@@ -18,6 +16,7 @@ from sso_core.dal.domains import DomainRepository
 from sso_core.dal.sp_keys import SpKeyRecords
 from sso_core.dal.table import Table
 from sso_core.gateways.sp_keys import ensure_sp_keys
+from sso_core.logic.certificate_expiry import certificate_out, index_ops, merged_warnings
 from sso_core.logic.sso_gate import require_sso_access
 from sso_core.logic.tenant_scope import tenant_connection, verified_domains
 from sso_core.models.connections import (
@@ -34,7 +33,6 @@ from sso_core.models.errors import InvalidRequest
 from sso_core.models.identity import Caller
 from sso_core.models.sp_keys import NextCertificate
 from sso_core.observability import logger
-from sso_core.saml.certificates import load_certificate
 from sso_core.saml.parties import IdpSettings
 
 
@@ -70,15 +68,6 @@ def idp_summary(idp: IdpConfig | None) -> dict[str, object] | None:
     return {"entity_id": idp.entity_id, "sso_url": idp.sso_url, "certificates": len(idp.certificates)}
 
 
-def _certificate_summary(pem: str) -> dict[str, str]:
-    cert = load_certificate(pem)
-    return {
-        "subject": cert.subject.rfc4514_string(),
-        "not_after": cert.not_valid_after_utc.isoformat(),
-        "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(":").upper(),
-    }
-
-
 class ConnectionService:
     def __init__(self, settings: Settings, table: Table, clock: Clock = utcnow) -> None:
         self.settings = settings
@@ -99,13 +88,15 @@ class ConnectionService:
         if isinstance(staged, NextCertificate):
             sp = sp.model_copy(update={"next_certificate": staged})
         idp = None
+        now = self.clock()
         if conn.idp is not None:
             idp = IdpOut(
                 entity_id=conn.idp.entity_id,
                 sso_url=conn.idp.sso_urls.get(conn.binding) or conn.idp.sso_url,
-                certificates=[_certificate_summary(c) for c in conn.idp.certificates],
+                certificates=[certificate_out(c, now) for c in conn.idp.certificates],
                 imported_at=conn.idp.imported_at,
             )
+        warnings = merged_warnings(warnings or [], conn.idp, now)
         return ConnectionOut(
             id=conn.id,
             status=conn.status,
@@ -118,7 +109,7 @@ class ConnectionService:
             updated_at=conn.updated_at,
             first_success_at=conn.first_success_at,
             test_success_at=conn.test_success_at,
-            warnings=warnings or [],
+            warnings=warnings,
         )
 
     def get_connection(self, caller: Caller, connection_id: str) -> Connection:
@@ -212,7 +203,8 @@ class ConnectionService:
                 idp_summary(conn.idp),
                 idp_summary(idp),
                 now,
-            )
+            ),
+            *index_ops(conn, updated),  # the expiry index follows the certificates in the same transaction
         ]
         saved = self.repo.save(updated, conn.version, ops)
         logger.info("connection IdP imported", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})

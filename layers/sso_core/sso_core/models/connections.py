@@ -61,6 +61,11 @@ class IdpFieldsRequest(BaseModel):
     certificates: list[str] | None = Field(default=None, min_length=1, max_length=5)
 
 
+class AddCertificateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    certificate: str = Field(min_length=1, max_length=16 * 1024)  # PEM or base64 DER
+
+
 class UpdateConnectionRequest(BaseModel):
     # Strict, like the kill switch's toggle: "no" or 0 is not a boolean for a security setting.
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -78,10 +83,19 @@ class SpDetails(BaseModel):
     next_certificate: NextCertificate | None = None
 
 
+class CertificateOut(BaseModel):
+    subject: str
+    sha256_fingerprint: str
+    not_before: str
+    not_after: str
+    expires_in_days: int  # whole days left; negative once expired
+    state: Literal["valid", "expiring", "expired"]
+
+
 class IdpOut(BaseModel):
     entity_id: str
     sso_url: str
-    certificates: list[dict[str, str]]
+    certificates: list[CertificateOut]
     imported_at: datetime
 
 

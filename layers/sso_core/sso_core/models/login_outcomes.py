@@ -319,3 +319,18 @@ def page_status(reason: str) -> int:
     """The HTTP status of the failure page for ``reason``."""
     info = describe(reason)
     return info.status if info else 400
+
+
+class LoginWarning(StrEnum):
+    """Something a login that succeeded did that the administrator should still change (shown in the trace)."""
+
+    SIGNED_BY_EXPIRED_CERTIFICATE = "signed_by_expired_certificate"
+
+
+LOGIN_WARNINGS: dict[LoginWarning, str] = {
+    LoginWarning.SIGNED_BY_EXPIRED_CERTIFICATE: (
+        "The response was signed with an IdP certificate past its expiry date. It still verifies (the certificate "
+        "only carries the IdP's key), but the IdP should sign with its new certificate: add that certificate to "
+        "the connection and switch the IdP to it, then remove the expired one."
+    ),
+}

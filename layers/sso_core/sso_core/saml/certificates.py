@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import re
 from base64 import b64decode, b64encode
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -21,6 +22,60 @@ SP_KEY_BITS = 3072
 
 class CertificateUnreadable(ValueError):
     pass
+
+
+# A certificate seen in a message is parsed for display only: at most this many DER bytes, the subject cut short.
+MAX_SHOWN_DER_BYTES = 16 * 1024
+MAX_SUBJECT_CHARS = 256
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What a person needs to recognise a certificate: never the certificate itself."""
+
+    sha256_fingerprint: str  # upper-case hex with colons, as the API shows it
+    subject: str
+    not_before: datetime
+    not_after: datetime
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "sha256_fingerprint": self.sha256_fingerprint,
+            "subject": self.subject,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+        }
+
+
+def facts_of(certificate: x509.Certificate) -> CertificateFacts:
+    subject = certificate.subject.rfc4514_string()
+    if len(subject) > MAX_SUBJECT_CHARS:
+        subject = subject[: MAX_SUBJECT_CHARS - 3] + "..."
+    return CertificateFacts(
+        sha256_fingerprint=certificate.fingerprint(hashes.SHA256()).hex(":").upper(),
+        subject=subject,
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+    )
+
+
+def shown_certificate(der: bytes) -> CertificateFacts | None:
+    """Facts of a certificate someone presented (a signature's KeyInfo), for display only; None when it is too
+    large or unreadable. Never a trust decision: nothing verifies with it."""
+    if len(der) > MAX_SHOWN_DER_BYTES:
+        return None
+    try:
+        return facts_of(x509.load_der_x509_certificate(der))
+    except ValueError:  # malformed DER, or a field the library refuses: shown as nothing
+        return None
+
+
+def fingerprint_key(text: str) -> str | None:
+    """A SHA-256 fingerprint as typed (hex, colons optional, any case) in one spelling (lower hex, no colons),
+    or None when it is not one."""
+    bare = text.replace(":", "").strip().lower()
+    return bare if _FINGERPRINT.fullmatch(bare) else None
 
 
 def certificate_der(text: str) -> bytes:

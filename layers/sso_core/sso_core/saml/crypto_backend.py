@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import xmlsec
@@ -79,11 +80,13 @@ class SignatureRejected(SigverError):
     trying certificates in turn, and we want our reason to reach the caller.
     """
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, presented: bytes | None = None) -> None:
         detail = bounded(detail, SENTENCE_LIMIT)  # log-safe whatever a caller put in
         super().__init__(detail)
         self.reason = Refusal(reason)  # one vocabulary: an unnamed code fails here
         self.detail = detail
+        # ``unknown_certificate``: the DER of the certificate the signature's KeyInfo named, for display only.
+        self.presented = presented
 
 
 def is_weak(algorithm: str) -> bool:
@@ -229,9 +232,13 @@ def trusted_certificates(pems: Iterable[str]) -> tuple[TrustedCertificate, ...]:
     return tuple(result)
 
 
+MAX_KEY_INFO_CERTIFICATES = 4  # a KeyInfo names one, perhaps with its chain; more is read as none
+
+
 def _key_info_certificates(signature: etree._Element) -> list[bytes]:
-    found = []
-    for node in signature.iterfind(f".//{qname(NS_DS, 'X509Certificate')}"):
+    found: list[bytes] = []
+    nodes = signature.iterfind(f".//{qname(NS_DS, 'X509Certificate')}")
+    for node in islice(nodes, MAX_KEY_INFO_CERTIFICATES):
         try:
             found.append(certificate_der(node.text or ""))
         except CertificateUnreadable:
@@ -274,7 +281,9 @@ def verify_element(element: etree._Element, certificates: Sequence[TrustedCertif
     presented = _key_info_certificates(signature)
     if presented and not any(der == t.der for der in presented for t in certificates):
         raise SignatureRejected(
-            "unknown_certificate", "The signature does not verify and names a certificate that is not configured."
+            "unknown_certificate",
+            "The signature does not verify and names a certificate that is not configured.",
+            presented=presented[0],
         )
     raise SignatureRejected("signature_invalid", "The signature does not verify with the configured certificate.")
 

@@ -39,6 +39,7 @@ from sso_core.models.emails import parse_email
 from sso_core.models.idp_errors import IdpStatus, aadsts_code
 from sso_core.models.login_outcomes import Refusal
 from sso_core.saml import safe_xml
+from sso_core.saml.certificates import CertificateFacts, shown_certificate
 from sso_core.saml.crypto_backend import (
     DS_SIGNATURE,
     SignatureRejected,
@@ -109,12 +110,20 @@ class AcsRejected(Exception):
     an unknown code fails here, so none can go unnamed); ``detail``: a log-safe sentence (no message content
     beyond the asserted email's domain)."""
 
-    def __init__(self, reason: str, detail: str, idp_status: IdpStatus | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        detail: str,
+        idp_status: IdpStatus | None = None,
+        certificate: CertificateFacts | None = None,
+    ) -> None:
         detail = bounded(detail, SENTENCE_LIMIT)  # printable ASCII, capped: it goes to logs and the trace
         super().__init__(f"{reason}: {detail}")
         self.reason = Refusal(reason)
         self.detail = detail
         self.idp_status = idp_status  # status_not_success: the codes the IdP sent (models.idp_errors)
+        # ``unknown_certificate``: what the signature's KeyInfo named, parsed for display only (never trusted).
+        self.certificate = certificate
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,8 @@ class ValidatedLogin:
     attributes: dict[str, list[str]] = field(hash=False)
     authn_instant: datetime | None
     response_signed: bool
+    # A verifying certificate whose validity has ended (it still verifies; the trace warns): docs/decisions.md.
+    expired_signer: CertificateFacts | None = None
     # The certificate (DER) that verified the assertion's signature: the connection test shows it.
     certificate_der: bytes = field(default=b"", hash=False, kw_only=True)
 
@@ -183,7 +194,8 @@ def validate_response(
             verified.append(VerifiedSignature(text, f"{NS_SAMLP}:Response", root.get("ID") or "", response_key.der))
         signed = covered_copy(assertion)
     except SignatureRejected as exc:
-        raise AcsRejected(exc.reason, exc.detail) from None
+        shown = shown_certificate(exc.presented) if exc.presented else None
+        raise AcsRejected(exc.reason, exc.detail, certificate=shown) from None
     except safe_xml.UnsafeXml as exc:
         raise AcsRejected("malformed", exc.detail) from None
 
@@ -234,8 +246,18 @@ def validate_response(
         attributes=attributes,
         authn_instant=authn_instant,
         response_signed=response_signed,
+        expired_signer=_expired_signer([v.der for v in verified], now),
         certificate_der=assertion_key.der,
     )
+
+
+def _expired_signer(ders: list[bytes], now: datetime) -> CertificateFacts | None:
+    """The first verifying certificate past its notAfter, or None. Its dates are a warning, not a refusal."""
+    for der in dict.fromkeys(ders):
+        facts = shown_certificate(der)
+        if facts is not None and facts.not_after <= now:
+            return facts
+    return None
 
 
 # --- structure, before any signature is trusted -------------------------------------------------
@@ -270,7 +292,8 @@ def _check_status(root: etree._Element) -> None:
     aadsts = aadsts_code(statuses[0].findtext(_SAMLP_STATUS_MESSAGE))
     status = IdpStatus(codes[0], codes[1] if len(codes) > 1 else None, aadsts)
     found = f" ({aadsts})" if aadsts else ""
-    raise AcsRejected("status_not_success", f"The IdP answered with status {' / '.join(codes)}{found}.", status)
+    detail = f"The IdP answered with status {' / '.join(codes)}{found}."
+    raise AcsRejected("status_not_success", detail, idp_status=status)
 
 
 def _the_assertion(root: etree._Element) -> etree._Element:
