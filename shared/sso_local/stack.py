@@ -36,13 +36,13 @@ DEMO_IDP_PREFIX = "/_local/idp"
 MAX_BODY = 1024 * 1024
 
 
-def _scheduled_function_dir() -> Path:
+def _scheduled_function_dir(function: str = "DnsCheckFunction") -> Path:
     template = load_template()
-    for name, code_dir in functions(template).items():
-        events = template["Resources"][name]["Properties"].get("Events") or {}
-        if any(e.get("Type") in ("Schedule", "ScheduleV2") for e in events.values()):
-            return code_dir
-    raise LookupError("no scheduled function in template.yaml")
+    code_dir = functions(template).get(function)
+    events = template["Resources"].get(function, {}).get("Properties", {}).get("Events") or {}
+    if code_dir is None or not any(e.get("Type") in ("Schedule", "ScheduleV2") for e in events.values()):
+        raise LookupError(f"no scheduled function {function} in template.yaml")
+    return code_dir
 
 
 @dataclass
@@ -115,6 +115,11 @@ class LocalStack:
             "SSO_ALLOW_HTTP_LOOPBACK_IDP": "true",
             "SSO_SP_KEY_SECRET_ID": "enterprise-sso/sp-signing-key",
             "SSO_MAIL_SENDER": "no-reply@sso.local",
+            # The demo IdP's metadata URL may be imported (plain http, loopback): this origin and nothing else, plus
+            # any the caller lists (tests serving their own metadata).
+            "SSO_METADATA_URL_ALLOW": ",".join(
+                [f"127.0.0.1:{self.port}", *filter(None, os.environ.get("SSO_METADATA_URL_ALLOW", "").split(","))]
+            ),
         }
         from .oidc_issuer import CLIENT_ID, LocalOidcIssuer
 
@@ -181,6 +186,18 @@ class LocalStack:
         self.last_dns_check = summary
         return summary
 
+    def run_metadata_refresh(self, when: str = "") -> dict[str, Any]:
+        """The daily metadata refresh, now (or as if run at ``when``, an ISO time later than now: the grace period
+        of a vanished certificate can be watched without waiting days)."""
+        event = scheduled_event()
+        if when:
+            event["time"] = when
+        with self._lock, self.gateway.exclusive():
+            result: dict[str, Any] = invoke(
+                _scheduled_function_dir("MetadataRefreshFunction"), event, timeout_seconds=300
+            )
+        return result
+
     def console_link(self, tenant: str, email: str, role: str, accounts: list[str] | None = None) -> str:
         """A URL that signs this person in to the console through the local issuer."""
         from .oidc_issuer import console_link, register_person
@@ -212,6 +229,15 @@ class LocalStack:
                 return _json(201, {"records": self.dns.store.snapshot()})
         if path == "/_local/run/dns-check" and method == "POST":
             return _json(200, self.run_dns_check())
+        if path == "/_local/run/metadata-refresh" and method == "POST":
+            try:
+                data = json.loads(body or b"{}")
+                when = str(data.get("time") or "") if isinstance(data, dict) else None
+            except ValueError:
+                when = None
+            if when is None:
+                return _json(400, {"error": {"code": "invalid_request", "message": 'Give {"time": "<ISO 8601>"}.'}})
+            return _json(200, self.run_metadata_refresh(when))
         if path == "/_local/app/callback" and method == "GET":
             return self._app_callback(query)
         if path == "/_local/app":

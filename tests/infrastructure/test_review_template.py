@@ -101,7 +101,13 @@ def test_ses_send_is_scoped_to_the_sender_identity() -> None:
         if res["Type"] == "AWS::Serverless::Function"
         and any(a.startswith("ses:") for s in _statements(name) for a in _actions(s))
     }
-    assert senders == {"InvitationsFunction", "ConsoleFunction", "SupportAccessFunction", "SpKeyRotationFunction"}
+    assert senders == {
+        "InvitationsFunction",
+        "ConsoleFunction",
+        "SupportAccessFunction",
+        "SpKeyRotationFunction",
+        "MetadataRefreshFunction",
+    }
     for name in senders:
         for st in _statements(name):
             if any(a.startswith("ses:") for a in _actions(st)):

@@ -177,3 +177,17 @@ def sp_key_rotation_mail(
         html=render("sp_key_rotation.html", values, escape=True),
         text=render("sp_key_rotation.txt", values, escape=False),
     )
+
+
+def idp_metadata_changed_mail(*, to: str, tenant_name: str, connection_id: str, changes: list[str]) -> OutgoingMail:
+    """Tells an owner what the daily refresh of their IdP's metadata URL changed in a connection."""
+    values = {"tenant_name": tenant_name, "connection_id": connection_id}
+    text_values = {**values, "changes": "\n".join(f"- {line}" for line in changes)}
+    html_values = {k: html.escape(v, quote=True) for k, v in values.items()}
+    html_values["changes"] = "".join(f"<li>{html.escape(line, quote=True)}</li>" for line in changes)
+    return OutgoingMail(
+        to=to,
+        subject=header_value(f"Your IdP's metadata changed the SSO connection of {tenant_name}"),
+        html=_template("idp_metadata_changed.html").substitute(html_values),
+        text=render("idp_metadata_changed.txt", text_values, escape=False),
+    )
