@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from sso_core.models.errors import DomainError
@@ -250,6 +251,8 @@ def _get(target: _Target, policy: FetchPolicy, deadline: float) -> urllib3.BaseH
             decode_content=False,
             assert_same_host=False,
         )
+    except NewConnectionError:  # a subclass of the timeout error in urllib3 2: refused is not slow
+        raise MetadataUrlUnreachable(f"The metadata URL refused the connection ({target.host}).") from None
     except Urllib3Timeout:
         raise _timed_out(policy) from None
     except (Urllib3Error, OSError):
