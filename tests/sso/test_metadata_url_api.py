@@ -18,29 +18,13 @@ from sso_core.logic.metadata_refresh import MetadataRefreshService, fingerprint
 from sso_local.saml_idp import IdpKeys, RealIdp
 from tests.support.clock import FakeClock
 from tests.support.keys import make_keypair
-from tests.support.metadata_server import Answer, MetadataServer, make_tls_files
+from tests.support.metadata_server import Answer, MetadataServer, Published, make_tls_files
 from tests.support.sso_world import SsoWorld
 
 pytestmark = pytest.mark.integration
 
 ENTITY = "https://sts.windows.net/acme-tenant-id/"
 SSO_URL = "https://login.microsoftonline.example/acme/saml2"
-
-
-class Published:
-    """What the test IdP's metadata URL serves right now (certificates, entity ID, or a failure)."""
-
-    def __init__(self, *keys: IdpKeys) -> None:
-        self.keys = list(keys)
-        self.entity_id = ENTITY
-        self.failure: Answer | None = None
-
-    def __call__(self) -> Answer:
-        if self.failure is not None:
-            return self.failure
-        first, *rest = self.keys
-        xml = RealIdp(self.entity_id, SSO_URL, first).metadata_xml([k.cert_pem for k in rest])
-        return Answer(body=xml.encode(), headers=(("content-type", "application/samlmetadata+xml"),))
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +44,7 @@ def cert_b() -> IdpKeys:
 
 @pytest.fixture
 def published(cert_a: IdpKeys) -> Published:
-    return Published(cert_a)
+    return Published(ENTITY, SSO_URL, cert_a)
 
 
 @pytest.fixture

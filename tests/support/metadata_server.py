@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from sso_local.saml_idp import IdpKeys, RealIdp
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -30,6 +32,24 @@ class Answer:
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0  # seconds before the status line
     content_length: bool = True
+
+
+class Published:
+    """What a test IdP's metadata URL serves right now (its certificates and entity ID, or a failure): a route of
+    ``MetadataServer`` that a test changes between reads."""
+
+    def __init__(self, entity_id: str, sso_url: str, *keys: IdpKeys) -> None:
+        self.keys = list(keys)
+        self.entity_id = entity_id
+        self.sso_url = sso_url
+        self.failure: Answer | None = None
+
+    def __call__(self) -> Answer:
+        if self.failure is not None:
+            return self.failure
+        first, *rest = self.keys
+        xml = RealIdp(self.entity_id, self.sso_url, first).metadata_xml([k.cert_pem for k in rest])
+        return Answer(body=xml.encode(), headers=(("content-type", "application/samlmetadata+xml"),))
 
 
 def _name(cn: str) -> x509.Name:
