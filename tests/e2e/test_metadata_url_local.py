@@ -154,3 +154,14 @@ def test_delete_is_refused_while_enabled_and_accepted_after_disable(owner) -> No
     assert refresh(stack.url, 2)["due"] == 0
     again = http("POST", f"{stack.url}/connections", {"domains": ["example.com"]}, token=token)
     assert again.status == 201, again.text
+
+
+@pytest.mark.parametrize("body", [b"[1]", b"not json", b'"text"'])
+def test_the_local_refresh_route_refuses_a_body_that_is_not_an_object(stack: Any, body: bytes) -> None:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{stack.url}/_local/run/metadata-refresh", data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == 400

@@ -304,3 +304,29 @@ def test_refresh_due_window_uses_the_index_not_a_scan(refreshing: SsoWorld) -> N
     later = utcnow() + timedelta(days=1)
     assert [ids for ids in ConnectionRepository(table).due_for_refresh(later)] == [[refreshing.connection_id]]
     assert list(ConnectionRepository(table).due_for_refresh(utcnow())) == []
+
+
+def test_an_admin_edit_during_a_refresh_is_not_overwritten(
+    refreshing: SsoWorld, idp_server: MetadataServer, published: Published, cert_a: IdpKeys, cert_b: IdpKeys
+) -> None:
+    """The refresh read the connection, then the admin re-imported from XML while the fetch ran: the refresh's
+    write fails on the version, it reads again, sees the URL is no longer configured, and leaves the admin's."""
+    published.keys = [cert_a, cert_b]
+    real_fetch = MetadataRefreshService(get_settings(), Table(get_settings().table_name)).fetch
+    admin_xml = RealIdp("https://idp.other.example/", SSO_URL, cert_b).metadata_xml()
+
+    def fetch_while_the_admin_edits(url: str) -> str:
+        body = real_fetch(url)
+        path = f"/connections/{refreshing.connection_id}/idp"
+        assert refreshing.owner("PUT", path, {"metadata_xml": admin_xml}).status == 200
+        return body
+
+    clock = FakeClock(utcnow() + timedelta(days=1))
+    service = MetadataRefreshService(
+        get_settings(), Table(get_settings().table_name), clock, fetch=fetch_while_the_admin_edits
+    )
+    summary = service.run()
+    assert summary.skipped == 1 and summary.changed == 0
+    idp = shown(refreshing)["idp"]
+    assert idp["entity_id"] == "https://idp.other.example/" and idp["source"] == "metadata"
+    assert fingerprints(refreshing) == [fingerprint(cert_b.cert_pem)]
