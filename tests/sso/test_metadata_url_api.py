@@ -330,3 +330,13 @@ def test_an_admin_edit_during_a_refresh_is_not_overwritten(
     idp = shown(refreshing)["idp"]
     assert idp["entity_id"] == "https://idp.other.example/" and idp["source"] == "metadata"
     assert fingerprints(refreshing) == [fingerprint(cert_b.cert_pem)]
+
+
+def test_a_url_publishing_more_than_five_certificates_keeps_the_first_five(
+    draft: SsoWorld, idp_server: MetadataServer, published: Published
+) -> None:
+    published.keys = [make_keypair(f"many-{i}") for i in range(6)]
+    resp = put_url(draft, idp_server.url("/federationmetadata.xml"))
+    assert resp.status == 200, resp.text
+    assert fingerprints(draft) == [fingerprint(k.cert_pem) for k in published.keys[:5]]
+    assert any("first 5" in w for w in resp.json()["warnings"])

@@ -32,14 +32,14 @@ from sso_core.dal.table import Table
 from sso_core.dal.users import MembershipRepository
 from sso_core.gateways.mail import Mailer, idp_metadata_changed_mail, mailer_for
 from sso_core.gateways.metadata_fetch import fetch_metadata
-from sso_core.logic.sso_configuration import fetch_policy, idp_from_metadata, idp_summary
+from sso_core.logic.sso_configuration import MAX_IDP_CERTIFICATES, fetch_policy, idp_from_metadata, idp_summary
 from sso_core.models.audit import Actor
 from sso_core.models.connections import Connection, IdpConfig
 from sso_core.models.errors import ConcurrentChange, DomainError
 from sso_core.observability import logger
 from sso_core.saml.certificates import load_certificate
 
-MAX_CERTIFICATES = 5
+MAX_CERTIFICATES = MAX_IDP_CERTIFICATES
 REFRESH_ACTOR = Actor.system("metadata refresh")
 SAVE_ATTEMPTS = 3
 

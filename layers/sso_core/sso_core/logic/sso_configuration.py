@@ -41,6 +41,8 @@ from sso_core.observability import logger
 from sso_core.saml.certificates import load_certificate
 from sso_core.saml.parties import IdpSettings
 
+MAX_IDP_CERTIFICATES = 5
+
 
 class ConnectionEnabled(Conflict):
     code = "connection_enabled"
@@ -100,15 +102,24 @@ def idp_from_metadata(
     sso_urls = dict(imported.sso_urls)
     if not any(sso_urls.values()):
         raise InvalidRequest("The metadata names no SSO URL for the HTTP-POST or HTTP-Redirect binding.")
+    certificates = list(imported.certificates)
+    warnings = list(imported.warnings)
+    if source == "metadata_url" and len(certificates) > MAX_IDP_CERTIFICATES:
+        # The daily refresh keeps at most five (logic/metadata_refresh.py): the import keeps the same ones.
+        warnings.append(
+            f"The metadata publishes {len(certificates)} signing certificates; "
+            f"the first {MAX_IDP_CERTIFICATES} are used."
+        )
+        certificates = certificates[:MAX_IDP_CERTIFICATES]
     idp = IdpConfig(
         entity_id=imported.entity_id,
         sso_url=str(sso_urls.get("post") or sso_urls.get("redirect")),
         sso_urls=sso_urls,
-        certificates=list(imported.certificates),
+        certificates=certificates,
         imported_at=now,
         source=source,
     )
-    return idp, list(imported.warnings)
+    return idp, warnings
 
 
 def _certificate_summary(pem: str) -> dict[str, str]:
