@@ -218,3 +218,53 @@ def test_nothing_listens_is_unreachable(tls_files):
     policy = FetchPolicy(allow_origins=frozenset({f"localhost:{port}"}), ca_bundle=str(tls_files[0]))
     with pytest.raises(mf.MetadataUrlUnreachable):
         fetch_metadata(f"https://localhost:{port}/metadata", policy)
+
+
+def test_a_name_that_resolves_too_slowly_times_out():
+    import threading
+
+    release = threading.Event()
+
+    def stuck_resolver(host: str, port: int) -> list[str]:
+        release.wait(10)
+        return ["93.184.216.34"]
+
+    try:
+        with pytest.raises(mf.MetadataUrlTimeout):
+            fetch_metadata("https://idp.example/metadata", FetchPolicy(timeout_seconds=0.3, resolver=stuck_resolver))
+    finally:
+        release.set()
+
+
+def test_a_server_dripping_its_answer_cannot_stretch_the_deadline(tls_files):
+    """Bytes keep coming, each well within a read timeout; the total deadline still ends the fetch."""
+    import socket
+    import ssl
+    import threading
+
+    _, cert, key = tls_files
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with context.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(4096)
+            tls.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")
+            while not stop.wait(0.1):
+                try:
+                    tls.sendall(b"<")
+                except OSError:
+                    return
+
+    threading.Thread(target=drip, daemon=True).start()
+    policy = FetchPolicy(allow_origins=frozenset({f"localhost:{port}"}), ca_bundle=str(tls_files[0]), timeout_seconds=1)
+    try:
+        with pytest.raises(mf.MetadataUrlTimeout):
+            fetch_metadata(f"https://localhost:{port}/metadata", policy)
+    finally:
+        stop.set()
+        listener.close()

@@ -8,7 +8,8 @@ inwards (server-side request forgery):
   unspecified, multicast, reserved, shared 100.64/10, the instance metadata service, or an IPv4-mapped / NAT64
   form of those) nothing is fetched; the connection then goes to the address that was checked, so a second
   resolution cannot answer differently (DNS rebinding);
-- at most ``max_bytes`` are read (the body is streamed and cut), within ``timeout_seconds`` in total;
+- at most ``max_bytes`` are read (the body is streamed and cut), within ``timeout_seconds`` in total (name
+  resolution included);
 - redirects: at most three, to https on the same host only (each hop resolved and checked again); any other
   redirect is refused;
 - exact ``host:port`` origins of ``allow_origins`` skip the address check and may use plain http: the local
@@ -24,6 +25,8 @@ import re
 import socket
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -162,8 +165,20 @@ def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def _checked_address(target: _Target, policy: FetchPolicy) -> str:
-    addresses = list((policy.resolver or _resolve)(target.host, target.port))
+def _resolve_in_time(target: _Target, policy: FetchPolicy, deadline: float) -> list[str]:
+    """The resolver's answer within the fetch's deadline (getaddrinfo itself has no timeout)."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        future = pool.submit(policy.resolver or _resolve, target.host, target.port)
+        return list(future.result(timeout=_remaining(deadline, policy)))
+    except FuturesTimeout:
+        raise _timed_out(policy) from None
+    finally:
+        pool.shutdown(wait=False)  # a resolver still waiting ends on its own; nothing uses its answer
+
+
+def _checked_address(target: _Target, policy: FetchPolicy, deadline: float) -> str:
+    addresses = _resolve_in_time(target, policy, deadline)
     if not addresses:
         raise MetadataUrlUnreachable(f"The host name {target.host} has no address.")
     if not target.allow_listed and any(refused_address(a) for a in addresses):
@@ -218,7 +233,7 @@ def _remaining(deadline: float, policy: FetchPolicy) -> float:
 
 
 def _get(target: _Target, policy: FetchPolicy, deadline: float) -> urllib3.BaseHTTPResponse:
-    address = _checked_address(target, policy)
+    address = _checked_address(target, policy, deadline)
     left = _remaining(deadline, policy)
     timeout = urllib3.Timeout(connect=left, read=left)
     pool: urllib3.HTTPConnectionPool
