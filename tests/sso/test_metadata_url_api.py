@@ -340,3 +340,21 @@ def test_a_url_publishing_more_than_five_certificates_keeps_the_first_five(
     assert resp.status == 200, resp.text
     assert fingerprints(draft) == [fingerprint(k.cert_pem) for k in published.keys[:5]]
     assert any("first 5" in w for w in resp.json()["warnings"])
+
+
+def test_a_delete_decided_on_a_stale_read_fails_when_the_connection_was_switched_on(ready: SsoWorld) -> None:
+    """The transaction itself refuses: the read said disabled, but it is enabled when the delete commits."""
+    from sso_core.dal.connections import ConnectionRepository
+    from sso_core.dal.table import TransactionCancelled
+    from sso_core.models.connections import ConnectionStatus
+
+    table = Table(get_settings().table_name)
+    repo = ConnectionRepository(table)
+    conn = repo.get(ready.connection_id)
+    assert conn is not None and conn.status is ConnectionStatus.ENABLED
+    stale = conn.model_copy(update={"status": ConnectionStatus.DISABLED})
+    with pytest.raises(TransactionCancelled) as caught:
+        table.transact(repo.delete_ops(stale))
+    assert caught.value.failed_on("connection")
+    assert repo.get(ready.connection_id) is not None
+    assert repo.routing_owner(ready.domain) == (ready.tenant, ready.connection_id)
