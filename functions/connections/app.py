@@ -1,5 +1,5 @@
-"""SSO connections (owner): create, list, get, import the IdP, roll its certificates over, settings, and the login
-trace; test connection (owner or admin)."""
+"""SSO connections (owner): create, list, get, delete, import the IdP (metadata, URL or fields), roll its
+certificates over, settings, and the login trace; test connection (owner or admin)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ def list_connections() -> Response:
 def get_connection(connection_id: str) -> Response:
     caller = require_role(app, get_settings(), "owner")
     return model_response(200, service().get(caller, connection_id))
+
+
+@app.delete("/connections/<connection_id>")
+def delete_connection(connection_id: str) -> Response:
+    caller = require_role(app, get_settings(), "owner")
+    service().delete(caller, connection_id)
+    return Response(status_code=204, body="")
 
 
 @app.put("/connections/<connection_id>/idp")

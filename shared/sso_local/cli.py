@@ -99,6 +99,7 @@ then finish in a browser on this machine.
 {walk_commands(url, token, outbox)}
 
 The scheduled DNS check also runs every minute, or now with: curl -s -X POST $SSO/_local/run/dns-check
+The daily IdP metadata refresh runs now with: curl -s -X POST $SSO/_local/run/metadata-refresh
 Support's access switch: sso-local access --tenant acme --grant|--revoke [--plan contract|subscription_bundle]
 The SP signing key's rotation: sso-local sp-key stage [--days 30] | switch [--force] | retire | cancel | show
 More tokens: sso-local token --tenant acme --email owner@acme.test --role owner|admin|member --accounts acct-main

@@ -116,6 +116,11 @@ class LocalStack:
             "SSO_ALLOW_HTTP_LOOPBACK_IDP": "true",
             "SSO_SP_KEY_SECRET_ID": "enterprise-sso/sp-signing-key",
             "SSO_MAIL_SENDER": "no-reply@sso.local",
+            # The demo IdP's metadata URL may be imported (plain http, loopback): this origin and nothing else, plus
+            # any the caller lists (tests serving their own metadata).
+            "SSO_METADATA_URL_ALLOW": ",".join(
+                [f"127.0.0.1:{self.port}", *filter(None, os.environ.get("SSO_METADATA_URL_ALLOW", "").split(","))]
+            ),
         }
         from .oidc_issuer import CLIENT_ID, LocalOidcIssuer
 
@@ -190,6 +195,18 @@ class LocalStack:
             )
         return dict(summary)
 
+    def run_metadata_refresh(self, when: str = "") -> dict[str, Any]:
+        """The daily metadata refresh, now (or as if run at ``when``, an ISO time later than now: the grace period
+        of a vanished certificate can be watched without waiting days)."""
+        event = scheduled_event()
+        if when:
+            event["time"] = when
+        with self._lock, self.gateway.exclusive():
+            result: dict[str, Any] = invoke(
+                _scheduled_function_dir("MetadataRefreshFunction"), event, timeout_seconds=300
+            )
+        return result
+
     def console_link(self, tenant: str, email: str, role: str, accounts: list[str] | None = None) -> str:
         """A URL that signs this person in to the console through the local issuer."""
         from .oidc_issuer import console_link, register_person
@@ -223,6 +240,15 @@ class LocalStack:
             return _json(200, self.run_dns_check())
         if path == "/_local/run/certificate-watch" and method == "POST":
             return _json(200, self.run_certificate_watch())
+        if path == "/_local/run/metadata-refresh" and method == "POST":
+            try:
+                data = json.loads(body or b"{}")
+                when = str(data.get("time") or "") if isinstance(data, dict) else None
+            except ValueError:
+                when = None
+            if when is None:
+                return _json(400, {"error": {"code": "invalid_request", "message": 'Give {"time": "<ISO 8601>"}.'}})
+            return _json(200, self.run_metadata_refresh(when))
         if path == "/_local/app/callback" and method == "GET":
             return self._app_callback(query)
         if path == "/_local/app":

@@ -194,6 +194,29 @@ def test_the_scheduled_run_has_a_dead_letter_queue_with_an_alarm() -> None:
     )
 
 
+def test_the_daily_metadata_refresh_has_a_dead_letter_queue_and_alarms() -> None:
+    refresh = RESOURCES["MetadataRefreshFunction"]["Properties"]
+    queue_arn = {"Fn::GetAtt": ["MetadataRefreshDeadLetters", "Arn"]}
+    schedule = refresh["Events"]["Daily"]["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(1 day)"
+    assert schedule["DeadLetterConfig"] == {"Arn": queue_arn}
+    assert refresh["EventInvokeConfig"]["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": queue_arn}
+    assert refresh["ReservedConcurrentExecutions"] == 1
+    assert RESOURCES["MetadataRefreshDeadLetters"]["Properties"]["SqsManagedSseEnabled"] is True
+    statement = RESOURCES["MetadataRefreshDeadLettersPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    queue = {"Fn::GetAtt": ["MetadataRefreshDeadLetters", "QueueName"]}
+    assert alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible", QueueName=queue)
+    assert alarms_on("EnterpriseSSO", "MetadataRefreshFailed")
+    # Least privilege: the due-checks index only, no scan, no delete.
+    actions = {
+        a
+        for st in refresh["Policies"][0]["Statement"]
+        for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    }
+    assert not {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & actions
+
+
 def test_mail_bounces_and_complaints_are_alarmed() -> None:
     [bounces] = alarms_on("AWS/SES", "Reputation.BounceRate")
     [complaints] = alarms_on("AWS/SES", "Reputation.ComplaintRate")

@@ -107,6 +107,7 @@ def test_ses_send_is_scoped_to_the_sender_identity() -> None:
         "SupportAccessFunction",
         "SpKeyRotationFunction",
         "CertificateWatchFunction",
+        "MetadataRefreshFunction",
     }
     for name in senders:
         for st in _statements(name):

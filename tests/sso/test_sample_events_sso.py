@@ -161,3 +161,13 @@ def test_acs_and_token_events(example: SsoWorld) -> None:
         cid,
         "/inbox",
     )
+
+
+def test_delete_and_refresh_events(example: SsoWorld) -> None:
+    assert run("ConnectionsFunction", load("connections_delete"))["statusCode"] == 404  # the placeholder
+    example.create_connection()
+    deleted = run("ConnectionsFunction", load("connections_delete", example.connection_id))
+    assert deleted["statusCode"] == 204
+    assert run("ConnectionsFunction", load("connections_get", example.connection_id))["statusCode"] == 404
+    summary = invoke(functions()["MetadataRefreshFunction"], load("metadata_refresh_schedule"))
+    assert summary["due"] == 0 and summary["failed"] == 0  # nothing imported by URL

@@ -60,6 +60,11 @@ class Settings(BaseModel):
     invite_daily_limit_inviter: int = Field(default=50, ge=1)
     local_outbox: str = ""
     allow_http_loopback_idp: bool = False
+    # IdP metadata by URL: exact host:port origins let through without the address check (the local stack's demo
+    # IdP; empty when deployed), a CA file trusted instead of the system store (tests), the daily refresh's grace.
+    metadata_url_allow: tuple[str, ...] = ()
+    metadata_url_ca_bundle: str = ""
+    metadata_cert_grace_hours: int = Field(default=7 * 24, ge=0, le=90 * 24)
     clock_skew_seconds: int = Field(default=120, ge=0, le=180)
     # Admin console (OpenID Connect client of the company's issuer; sessions in the table)
     console_issuer: str = ""
@@ -130,6 +135,11 @@ class Settings(BaseModel):
             "local_outbox": get("SSO_LOCAL_OUTBOX"),
             "allow_http_loopback_idp": get("SSO_ALLOW_HTTP_LOOPBACK_IDP") in ("1", "true", "True"),
             "clock_skew_seconds": get("SSO_CLOCK_SKEW_SECONDS"),
+            "metadata_url_allow": tuple(
+                s.strip().lower() for s in (get("SSO_METADATA_URL_ALLOW") or "").split(",") if s.strip()
+            ),
+            "metadata_url_ca_bundle": get("SSO_METADATA_URL_CA_BUNDLE"),
+            "metadata_cert_grace_hours": get("SSO_METADATA_CERT_GRACE_HOURS"),
             "console_issuer": get("SSO_CONSOLE_ISSUER"),
             "console_client_id": get("SSO_CONSOLE_CLIENT_ID"),
             "console_client_secret": get("SSO_CONSOLE_CLIENT_SECRET"),

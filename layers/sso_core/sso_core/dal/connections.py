@@ -4,6 +4,10 @@ Items:
 - connection  pk=CONN#<id> sk=CONN                 (tenant_pk/tenant_sk for the tenant's list)
 - routing     pk=DOMAIN#<domain> sk=CONNECTION     (a domain routes to at most one connection)
 
+A connection whose IdP was imported from a metadata URL also carries the sparse ``due_pk``/``due_at`` of the
+``due-checks`` index under its own partition (``REFRESH_PARTITION``): the daily refresh reads exactly those
+connections, by key, and never scans. Any other import writes the item without them, which drops it from the run.
+
 An IdP entity ID is not unique: several connections, of one tenant or several, may name the same IdP (a
 multi-tenant IdP, or one directory serving two organisations). Isolation comes from each connection's own SP
 entity ID (the audience), ACS URL and certificates, never from a global claim on the IdP's name.
@@ -12,14 +16,30 @@ entity ID (the audience), ACS URL and certificates, never from a global claim on
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
-from sso_core.dal.table import TENANT_INDEX, Table, TransactionCancelled, TxItem, key, serialize, serialize_values
+from botocore.exceptions import ClientError
+
+from sso_core.dal.table import (
+    DUE_INDEX,
+    TENANT_INDEX,
+    Table,
+    TransactionCancelled,
+    TxItem,
+    error_code,
+    key,
+    serialize,
+    serialize_values,
+)
 from sso_core.models.connections import Connection, ConnectionStatus
 from sso_core.models.errors import ConcurrentChange, Conflict
 
 ROUTING_SK = "CONNECTION"
+REFRESH_PARTITION = "metadata_refresh"
+# A day's schedule fires at about the same time each day: due an hour early, a connection is never skipped a day.
+REFRESH_EVERY = timedelta(hours=23)
 
 
 class DomainHasConnection(Conflict):
@@ -38,8 +58,17 @@ def _pk(connection_id: str) -> str:
     return f"CONN#{connection_id}"
 
 
+def next_refresh_at(conn: Connection) -> datetime | None:
+    """When the daily refresh next reads the connection's metadata URL; None when it was not imported by URL."""
+    idp = conn.idp
+    if idp is None or idp.source != "metadata_url" or not idp.metadata_url:
+        return None
+    last = max(t for t in (idp.imported_at, idp.refreshed_at, idp.refresh_failed_at) if t is not None)
+    return last + REFRESH_EVERY
+
+
 def _to_item(conn: Connection) -> dict[str, Any]:
-    return {
+    item: dict[str, Any] = {
         "pk": _pk(conn.id),
         "sk": "CONN",
         "type": "connection",
@@ -47,6 +76,11 @@ def _to_item(conn: Connection) -> dict[str, Any]:
         "tenant_sk": f"CONN#{conn.id}",
         **conn.model_dump(mode="json", exclude_none=True),
     }
+    due = next_refresh_at(conn)
+    if due is not None:
+        item["due_pk"] = REFRESH_PARTITION
+        item["due_at"] = int(due.timestamp())
+    return item
 
 
 class ConnectionRepository:
@@ -141,6 +175,93 @@ class ConnectionRepository:
         except TransactionCancelled as exc:
             raise ConcurrentChange() from exc
         return saved
+
+    def due_for_refresh(self, now: datetime, page_size: int = 100) -> Iterator[list[str]]:
+        """Ids of the URL-imported connections whose refresh is due, a page at a time (sparse index, no scan)."""
+        params: dict[str, Any] = {
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "due_pk = :p AND due_at <= :now",
+            "ExpressionAttributeValues": {
+                ":p": {"S": REFRESH_PARTITION},
+                ":now": {"N": str(int(now.timestamp()))},
+            },
+            "ProjectionExpression": "pk",
+            "Limit": page_size,
+        }
+        while True:
+            items, last = self.table.query_page(**params)
+            ids = [str(i["pk"]).removeprefix("CONN#") for i in items]
+            if ids:
+                yield ids
+            if not last:
+                return
+            params["ExclusiveStartKey"] = last
+
+    def record_refresh_failure(self, conn: Connection, error: str, when: datetime) -> bool:
+        """The refresh could not read the metadata: note it (and when to try again) without touching anything
+        else of the IdP, and only while the connection still imports from the same URL. False if it no longer
+        does (an admin changed the IdP meanwhile: nothing to note)."""
+        assert conn.idp is not None and conn.idp.metadata_url
+        stamp = when.isoformat()
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=key(_pk(conn.id), "CONN"),
+                UpdateExpression="SET idp.refresh_error = :e, idp.refresh_failed_at = :t, due_at = :due",
+                ConditionExpression="attribute_exists(pk) AND idp.metadata_url = :u AND idp.#src = :src",
+                ExpressionAttributeNames={"#src": "source"},
+                ExpressionAttributeValues=serialize_values(
+                    {
+                        ":e": error,
+                        ":t": stamp,
+                        ":due": int((when + REFRESH_EVERY).timestamp()),
+                        ":u": conn.idp.metadata_url,
+                        ":src": "metadata_url",
+                    }
+                ),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def delete_ops(self, conn: Connection) -> list[TxItem]:
+        """Transaction items that remove the connection (while it is not enabled and still the tenant's) and the
+        routing pointers that still name it. Its login trace and pending login state age out by their TTL; the
+        refresh marker is part of the connection item."""
+        ops: list[TxItem] = [
+            (
+                "connection",
+                {
+                    "Delete": {
+                        "Key": key(_pk(conn.id), "CONN"),
+                        "ConditionExpression": "attribute_exists(pk) AND #s <> :enabled AND tenant_id = :t",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": serialize_values(
+                            {":enabled": ConnectionStatus.ENABLED.value, ":t": conn.tenant_id}
+                        ),
+                    }
+                },
+            )
+        ]
+        for domain in conn.domains:
+            pointer = self.table.get(f"DOMAIN#{domain}", ROUTING_SK)
+            if pointer is None or pointer.get("connection_id") != conn.id:
+                continue  # already dropped (domain deleted) or routed elsewhere since
+            ops.append(
+                (
+                    "routing",
+                    {
+                        "Delete": {
+                            "Key": key(f"DOMAIN#{domain}", ROUTING_SK),
+                            "ConditionExpression": "connection_id = :c",
+                            "ExpressionAttributeValues": {":c": {"S": conn.id}},
+                        }
+                    },
+                )
+            )
+        return ops
 
     def record_success(self, connection_id: str, when: datetime) -> None:
         """First and last successful login (the password-login guard needs the first); bumps the version."""

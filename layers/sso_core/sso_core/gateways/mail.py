@@ -209,3 +209,17 @@ def certificate_expiry_mail(
         html=render("certificate_expiry.html", values, escape=True),
         text=render("certificate_expiry.txt", values, escape=False),
     )
+
+
+def idp_metadata_changed_mail(*, to: str, tenant_name: str, connection_id: str, changes: list[str]) -> OutgoingMail:
+    """Tells an owner what the daily refresh of their IdP's metadata URL changed in a connection."""
+    values = {"tenant_name": tenant_name, "connection_id": connection_id}
+    text_values = {**values, "changes": "\n".join(f"- {line}" for line in changes)}
+    html_values = {k: html.escape(v, quote=True) for k, v in values.items()}
+    html_values["changes"] = "".join(f"<li>{html.escape(line, quote=True)}</li>" for line in changes)
+    return OutgoingMail(
+        to=to,
+        subject=header_value(f"Your IdP's metadata changed the SSO connection of {tenant_name}"),
+        html=_template("idp_metadata_changed.html").substitute(html_values),
+        text=render("idp_metadata_changed.txt", text_values, escape=False),
+    )

@@ -6,6 +6,8 @@ Enabling and disabling (the kill switch) live in ``kill_switch.py``.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
+from typing import Literal
 from urllib.parse import urlsplit
 
 from sso_core.clock import Clock, utcnow
@@ -14,26 +16,35 @@ from sso_core.dal.audit import AuditLog
 from sso_core.dal.connections import ConnectionRepository
 from sso_core.dal.domains import DomainRepository
 from sso_core.dal.sp_keys import SpKeyRecords
-from sso_core.dal.table import Table
+from sso_core.dal.table import Table, TransactionCancelled
+from sso_core.gateways.metadata_fetch import FetchPolicy, fetch_metadata
 from sso_core.gateways.sp_keys import ensure_sp_keys
 from sso_core.logic.certificate_expiry import certificate_out, index_ops, merged_warnings
 from sso_core.logic.sso_gate import require_sso_access
-from sso_core.logic.tenant_scope import tenant_connection, verified_domains
+from sso_core.logic.tenant_scope import ConnectionNotFound, tenant_connection, verified_domains
 from sso_core.models.connections import (
     Connection,
     ConnectionList,
     ConnectionOut,
+    ConnectionStatus,
     IdpConfig,
     IdpFieldsRequest,
     IdpOut,
     SpDetails,
     UpdateConnectionRequest,
 )
-from sso_core.models.errors import InvalidRequest
+from sso_core.models.errors import ConcurrentChange, Conflict, InvalidRequest
 from sso_core.models.identity import Caller
 from sso_core.models.sp_keys import NextCertificate
 from sso_core.observability import logger
 from sso_core.saml.parties import IdpSettings
+
+MAX_IDP_CERTIFICATES = 5
+
+
+class ConnectionEnabled(Conflict):
+    code = "connection_enabled"
+    default_message = "The connection is switched on: disable Enterprise SSO first, then delete it."
 
 
 def sp_details(settings: Settings, connection_id: str) -> SpDetails:
@@ -65,7 +76,48 @@ def idp_summary(idp: IdpConfig | None) -> dict[str, object] | None:
     """What the audit log keeps of an IdP: never the certificates themselves."""
     if idp is None:
         return None
-    return {"entity_id": idp.entity_id, "sso_url": idp.sso_url, "certificates": len(idp.certificates)}
+    summary: dict[str, object] = {
+        "entity_id": idp.entity_id,
+        "sso_url": idp.sso_url,
+        "certificates": len(idp.certificates),
+    }
+    if idp.metadata_url:
+        summary["metadata_url"] = idp.metadata_url
+    return summary
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(allow_origins=frozenset(settings.metadata_url_allow), ca_bundle=settings.metadata_url_ca_bundle)
+
+
+def idp_from_metadata(
+    xml: str, now: datetime, allow_http_loopback: bool, source: Literal["metadata", "metadata_url"]
+) -> tuple[IdpConfig, list[str]]:
+    """An IdP configuration from a metadata document (pasted or fetched), and the import's warnings."""
+    from sso_core.saml import idp_import  # lxml and the metadata reader: the routes that import only
+
+    imported = idp_import.parse_idp_metadata(xml, now, allow_http_loopback=allow_http_loopback)
+    sso_urls = dict(imported.sso_urls)
+    if not any(sso_urls.values()):
+        raise InvalidRequest("The metadata names no SSO URL for the HTTP-POST or HTTP-Redirect binding.")
+    certificates = list(imported.certificates)
+    warnings = list(imported.warnings)
+    if source == "metadata_url" and len(certificates) > MAX_IDP_CERTIFICATES:
+        # The daily refresh keeps at most five (logic/metadata_refresh.py): the import keeps the same ones.
+        warnings.append(
+            f"The metadata publishes {len(certificates)} signing certificates; "
+            f"the first {MAX_IDP_CERTIFICATES} are used."
+        )
+        certificates = certificates[:MAX_IDP_CERTIFICATES]
+    idp = IdpConfig(
+        entity_id=imported.entity_id,
+        sso_url=str(sso_urls.get("post") or sso_urls.get("redirect")),
+        sso_urls=sso_urls,
+        certificates=certificates,
+        imported_at=now,
+        source=source,
+    )
+    return idp, warnings
 
 
 class ConnectionService:
@@ -95,7 +147,18 @@ class ConnectionService:
                 sso_url=conn.idp.sso_urls.get(conn.binding) or conn.idp.sso_url,
                 certificates=[certificate_out(c, now) for c in conn.idp.certificates],
                 imported_at=conn.idp.imported_at,
+                source=conn.idp.source,
+                metadata_url=conn.idp.metadata_url,
+                refreshed_at=conn.idp.refreshed_at,
+                refresh_error=conn.idp.refresh_error,
+                refresh_failed_at=conn.idp.refresh_failed_at,
             )
+            if conn.idp.refresh_error:
+                warnings = [
+                    *(warnings or []),
+                    f"The daily refresh of the IdP metadata failed: {conn.idp.refresh_error} "
+                    "The configuration in use is the one last read successfully.",
+                ]
         warnings = merged_warnings(warnings or [], conn.idp, now)
         return ConnectionOut(
             id=conn.id,
@@ -162,25 +225,20 @@ class ConnectionService:
         now = self.clock()
         loopback = self.settings.allow_http_loopback_idp
         fields_given = any(v is not None for v in (request.entity_id, request.sso_url, request.certificates))
-        if request.metadata_xml is not None:
+        if request.metadata_url is not None:
+            if fields_given or request.metadata_xml is not None:
+                raise InvalidRequest("Give one of metadata_url, metadata_xml, or entity_id, sso_url and certificates.")
+            url = request.metadata_url.strip()
+            xml = fetch_metadata(url, fetch_policy(self.settings))
+            idp, warnings = idp_from_metadata(xml, now, loopback, source="metadata_url")
+            idp = idp.model_copy(update={"metadata_url": url, "refreshed_at": now})
+        elif request.metadata_xml is not None:
             if fields_given:
                 raise InvalidRequest("Give either metadata_xml or entity_id, sso_url and certificates, not both.")
-            imported = idp_import.parse_idp_metadata(request.metadata_xml, now, allow_http_loopback=loopback)
-            sso_urls = dict(imported.sso_urls)
-            if not any(sso_urls.values()):
-                raise InvalidRequest("The metadata names no SSO URL for the HTTP-POST or HTTP-Redirect binding.")
-            idp = IdpConfig(
-                entity_id=imported.entity_id,
-                sso_url=str(sso_urls.get("post") or sso_urls.get("redirect")),
-                sso_urls=sso_urls,
-                certificates=list(imported.certificates),
-                imported_at=now,
-                source="metadata",
-            )
-            warnings = list(imported.warnings)
+            idp, warnings = idp_from_metadata(request.metadata_xml, now, loopback, source="metadata")
         else:
             if not (request.entity_id and request.sso_url and request.certificates):
-                raise InvalidRequest("Give metadata_xml, or all of entity_id, sso_url and certificates.")
+                raise InvalidRequest("Give metadata_url, metadata_xml, or all of entity_id, sso_url and certificates.")
             sso_url = idp_import.validate_sso_url(request.sso_url.strip(), allow_http_loopback=loopback)
             checked = [idp_import.validate_certificate(c, now) for c in request.certificates]
             idp = IdpConfig(
@@ -227,3 +285,28 @@ class ConnectionService:
             now,
         )
         return self.repo.save(updated, conn.version, [audit])
+
+    def delete(self, caller: Caller, connection_id: str) -> None:
+        """Remove a connection that is not switched on, with the routing of its domains, in one transaction.
+
+        Not behind the SSO-access gate: removing only releases what the tenant holds. Its domains then log in with
+        the password again (discovery finds no routing) and may get a new connection.
+        """
+        for _attempt in range(3):
+            conn = tenant_connection(self.repo, caller, connection_id)
+            if conn.status is ConnectionStatus.ENABLED:
+                raise ConnectionEnabled()
+            now = self.clock()
+            before = {"domains": conn.domains, "status": conn.status.value, "idp": idp_summary(conn.idp)}
+            audit = self.audit.put_op(caller.tenant_id, caller, "connection.deleted", conn.id, before, None, now)
+            try:
+                self.table.transact([*self.repo.delete_ops(conn), *index_ops(conn, None), audit])
+            except TransactionCancelled as exc:
+                if not exc.failed_on("connection", "routing") and not exc.conflict:
+                    raise
+                continue  # switched on, deleted or re-routed meanwhile: read again and decide again
+            logger.info("connection deleted", extra={"tenant_id": caller.tenant_id, "connection_id": conn.id})
+            return
+        if self.repo.get(connection_id) is None:
+            raise ConnectionNotFound()
+        raise ConcurrentChange()

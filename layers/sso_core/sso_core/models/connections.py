@@ -23,7 +23,14 @@ class IdpConfig(BaseModel):
     sso_urls: dict[str, str | None] = Field(default_factory=dict)
     certificates: list[str]  # PEM
     imported_at: datetime
-    source: Literal["metadata", "fields"] = "fields"
+    source: Literal["metadata", "fields", "metadata_url"] = "fields"
+    # Imported by URL: refreshed daily (logic/metadata_refresh.py).
+    metadata_url: str | None = None
+    refreshed_at: datetime | None = None
+    refresh_error: str | None = None
+    refresh_failed_at: datetime | None = None
+    # SHA-256 fingerprint (hex) of a stored certificate -> when a refresh first found it missing from the metadata.
+    missing_since: dict[str, datetime] = Field(default_factory=dict)
 
 
 class Connection(BaseModel):
@@ -56,6 +63,7 @@ class CreateConnectionRequest(BaseModel):
 class IdpFieldsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metadata_xml: str | None = Field(default=None, max_length=512 * 1024)
+    metadata_url: str | None = Field(default=None, min_length=1, max_length=2048)
     entity_id: str | None = Field(default=None, min_length=1, max_length=1024)
     sso_url: str | None = Field(default=None, min_length=1, max_length=2048)
     certificates: list[str] | None = Field(default=None, min_length=1, max_length=5)
@@ -97,6 +105,11 @@ class IdpOut(BaseModel):
     sso_url: str
     certificates: list[CertificateOut]
     imported_at: datetime
+    source: str = "fields"
+    metadata_url: str | None = None
+    refreshed_at: datetime | None = None
+    refresh_error: str | None = None
+    refresh_failed_at: datetime | None = None
 
 
 class ConnectionOut(BaseModel):
