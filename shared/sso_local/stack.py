@@ -53,23 +53,26 @@ class LocalStack:
     public_url: str | None = None
     client_secret: str | None = None
     quiet: bool = False
+    # Served under this path, as behind an API mapping ('/sso'); ignored when public_url is given (its path is).
+    base_path: str = ""
 
     def __post_init__(self) -> None:
         self.state_dir = self.state_dir.resolve()
+        self.base_path = (urlsplit(self.public_url).path if self.public_url else self.base_path).rstrip("/")
         self.authority = TokenAuthority(self.state_dir)
         self.dns = LocalDnsServer()
         self._moto: Any = None
         self._http: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self.gateway = Gateway(self.authority, one_event_at_a_time=True)
+        self.gateway = Gateway(self.authority, one_event_at_a_time=True, base_path=self.base_path)
         self.last_dns_check: dict[str, Any] | None = None
         self.demo_idp: DemoIdp | None = None  # made at start, once the URL is known
         self.oidc_issuer: LocalOidcIssuer | None = None  # the console's sign-in (local only)
 
     @property
     def url(self) -> str:
-        return self.public_url or f"http://127.0.0.1:{self.port}"
+        return self.public_url or f"http://127.0.0.1:{self.port}{self.base_path}"
 
     @property
     def outbox(self) -> Path:
@@ -220,6 +223,25 @@ class LocalStack:
             return self.demo_idp.handle(method, path, query, headers, body)
         return _json(404, {"error": {"code": "route_not_found", "message": "No such local route."}})
 
+    def api_description(self, path: str) -> GatewayResponse:
+        """``/openapi.json`` (docs/openapi.json, its server this stack's URL) and ``/docs``, a page listing it."""
+        from . import openapi
+
+        document = openapi.served(self.url)
+        if path == "/openapi.json":
+            return _json(200, document)
+        return GatewayResponse(
+            200,
+            [
+                ("content-type", "text/html; charset=utf-8"),
+                ("cache-control", "no-store"),
+                ("content-security-policy", openapi.PAGE_CSP),
+                ("x-content-type-options", "nosniff"),
+                ("referrer-policy", "no-referrer"),
+            ],
+            openapi.operations_page(document).encode(),
+        )
+
     def support_access(self, body: bytes) -> GatewayResponse:
         """Plays support's ``aws lambda invoke`` of the operator function (which has no API route)."""
         try:
@@ -292,9 +314,14 @@ def _handler_for(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 return
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            local_path = stack.gateway.route_path(parts.path)  # the local routes answer with and without it
             try:
-                if parts.path.startswith("/_local/"):
-                    resp = stack.local_route(self.command, parts.path, parts.query, headers, body)
+                if stack.gateway.base_path and local_path == parts.path and not parts.path.startswith("/_local/"):
+                    resp = _json(404, {"message": "Not Found"})  # outside the API mapping's base path
+                elif local_path in ("/openapi.json", "/docs") and self.command in ("GET", "HEAD"):
+                    resp = stack.api_description(local_path)
+                elif local_path.startswith("/_local/"):
+                    resp = stack.local_route(self.command, local_path, parts.query, headers, body)
                 else:
                     resp = stack.gateway.handle(
                         self.command, parts.path, query=parts.query, headers=headers, body=body or None

@@ -70,6 +70,7 @@ class AcsService:
 
     def consume(self, connection_id: str, saml_response: str | None, cookies: Mapping[str, str]) -> AcsResult:
         reference = new_reference()
+        logger.append_keys(login_reference=reference, connection_id=connection_id)  # every later line of this login
         conn = self._connection(connection_id, reference)
         if conn is None:
             return AcsResult("failed", reference, Refusal.UNKNOWN_CONNECTION)
@@ -85,12 +86,13 @@ class AcsService:
         self._trace(conn, reference, "success", "success", "code issued", login.email_domain)
         metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
         separator = "&" if "?" in self.settings.redirect_url else "?"
-        clear = BindingCookie(cookie_name(request.request_id), "", f"/saml/{conn.id}/acs", 0)
+        clear = BindingCookie(cookie_name(request.request_id), "", self.settings.public_path(f"/saml/{conn.id}/acs"), 0)
         return AcsResult("success", reference, "success", f"{self.settings.redirect_url}{separator}code={code}", clear)
 
     def refuse_unread(self, connection_id: str, reason: str, detail: str) -> AcsResult:
         """A refusal the HTTP layer decides before the message is read (body size, form), traced like any other."""
         reference = new_reference()
+        logger.append_keys(login_reference=reference, connection_id=connection_id)
         conn = self._connection(connection_id, reference)
         if conn is None:
             return AcsResult("failed", reference, Refusal.UNKNOWN_CONNECTION)
@@ -189,6 +191,7 @@ class AcsService:
         if refusal.reason in AGGREGATED_REASONS:  # junk: counted per hour and reason, not stored one by one
             now = self.clock()
             reference = aggregate_reference(refusal.reason, now)
+            logger.append_keys(login_reference=reference)  # the reference the failure page shows
             entry = TraceEntry(now, reference, refusal.reason, refusal.reason, refusal.detail, refusal.email_domain)
             self.state.count_refusal(conn.id, entry)
         else:

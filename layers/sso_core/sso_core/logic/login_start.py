@@ -155,6 +155,9 @@ def start_login(
         )
     )
     cookie = BindingCookie(
-        cookie_name(authn.request_id), nonce, f"/saml/{conn.id}/acs", int(REQUEST_LIFETIME.total_seconds())
+        cookie_name(authn.request_id),
+        nonce,
+        settings.public_path(f"/saml/{conn.id}/acs"),
+        int(REQUEST_LIFETIME.total_seconds()),
     )
     return LoginStart(authn=authn, cookie=cookie)
