@@ -108,6 +108,11 @@ class Gateway:
         with self.exclusive():
             return to_response(invoke(route.code_dir, event))
 
+    def call(self, method: str, path: str, **kwargs: Any) -> GatewayResponse:
+        """A call from inside the local stack (the application's server, the demo IdP), by the API's own path
+        ('/sso/token'): sent under the base path, as those callers would send it from outside."""
+        return self.handle(method, self.base_path + path, **kwargs)
+
     def exclusive(self) -> AbstractContextManager[object]:
         """Held while an event runs (a no-op when events may overlap): other invocations take it too."""
         return self._lock if self._lock is not None else nullcontext()

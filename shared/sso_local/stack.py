@@ -141,7 +141,7 @@ class LocalStack:
         self.demo_idp = DemoIdp(
             self.state_dir / "demo-idp",
             self.url,
-            lambda connection_id: self.gateway.handle("GET", f"/saml/{connection_id}/metadata"),
+            lambda connection_id: self.gateway.call("GET", f"/saml/{connection_id}/metadata"),
         )
         self._http = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         self._http.daemon_threads = True
@@ -216,7 +216,7 @@ class LocalStack:
         if path == "/_local/app":
             return GatewayResponse(308, [("location", app_pages.PATH)])
         if path == app_pages.PATH:
-            return app_pages.handle(method, body, app_pages.discovery_call(self.gateway.handle))
+            return app_pages.handle(method, body, app_pages.discovery_call(self.gateway.call))
         if path == "/_local/access" and method == "POST":
             return self.support_access(body)
         if (path == DEMO_IDP_PREFIX or path.startswith(DEMO_IDP_PREFIX + "/")) and self.demo_idp is not None:
@@ -259,7 +259,7 @@ class LocalStack:
         from html import escape
 
         code = (parse_qs(query).get("code") or [""])[0]
-        resp = self.gateway.handle(
+        resp = self.gateway.call(
             "POST",
             "/sso/token",
             headers={"authorization": f"Bearer {self.client_secret}", "content-type": "application/json"},
