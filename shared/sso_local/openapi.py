@@ -365,8 +365,8 @@ def build(route_table: list[Route] | None = None, operations: Mapping[str, Opera
             item["parameters"] = params
         if op.request:
             content: dict[str, Any] = {}
-            for body in op.request:
-                content.update(_content(body, ref))
+            for request_body in op.request:
+                content.update(_content(request_body, ref))
             item["requestBody"] = {"required": True, "content": content}
         responses: dict[str, Any] = {}
         for status, body in sorted(op.responses.items()):
