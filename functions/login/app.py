@@ -15,6 +15,7 @@ from sso_core.dal.table import Table
 from sso_core.edge.cookies import binding_cookie
 from sso_core.edge.http import create_resolver, model_response, parse_body
 from sso_core.edge.pages import PAGE_HEADERS, html_response, sso_unavailable
+from sso_core.log_safe import bounded
 from sso_core.logic.login_start import discover, start_login_at
 from sso_core.models.errors import DomainError
 from sso_core.models.login import DiscoverOut, DiscoverRequest
@@ -44,6 +45,7 @@ def discover_route() -> Response:
 
 @app.get("/saml/<connection_id>/login")
 def start(connection_id: str) -> Response:
+    logger.append_keys(connection_id=bounded(connection_id))  # every line of this login start (cleared per invocation)
     query = app.current_event.query_string_parameters or {}
     try:
         started = start_login_at(get_settings(), table(), connection_id, query.get("email"), query.get("return_to"))

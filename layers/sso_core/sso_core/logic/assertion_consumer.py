@@ -70,7 +70,9 @@ class AcsService:
 
     def consume(self, connection_id: str, saml_response: str | None, cookies: Mapping[str, str]) -> AcsResult:
         reference = new_reference()
-        logger.append_keys(login_reference=reference, connection_id=connection_id)  # every later line of this login
+        logger.append_keys(
+            login_reference=reference, connection_id=bounded(connection_id)
+        )  # every later line of this login
         conn = self._connection(connection_id, reference)
         if conn is None:
             return AcsResult("failed", reference, Refusal.UNKNOWN_CONNECTION)
@@ -92,7 +94,7 @@ class AcsService:
     def refuse_unread(self, connection_id: str, reason: str, detail: str) -> AcsResult:
         """A refusal the HTTP layer decides before the message is read (body size, form), traced like any other."""
         reference = new_reference()
-        logger.append_keys(login_reference=reference, connection_id=connection_id)
+        logger.append_keys(login_reference=reference, connection_id=bounded(connection_id))
         conn = self._connection(connection_id, reference)
         if conn is None:
             return AcsResult("failed", reference, Refusal.UNKNOWN_CONNECTION)
