@@ -15,7 +15,8 @@ PYTEST_ARGS ?=
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv run test lint typecheck template-check lambda-wheels pytest bench fuzz load build clean
+.PHONY: venv run test lint typecheck template-check lambda-wheels pytest bench fuzz load build clean openapi \
+	schemathesis-long
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 	@for f in functions/*/app.py; do $(BIN)/mypy --no-incremental --follow-imports=silent $$f || exit 1; done
+
+# docs/openapi.json from the code (template.yaml's routes, the models in shared/sso_local/openapi.py); a test fails
+# while the committed document differs from what this writes.
+openapi: $(STAMP)
+	$(BIN)/python -m sso_local.openapi
 
 $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOVVENV)
@@ -80,6 +86,13 @@ bench: $(STAMP)
 FUZZ_INPUTS ?= 100000
 fuzz: $(STAMP)
 	FUZZ_INPUTS=$(FUZZ_INPUTS) $(BIN)/python -m tests.fuzz
+
+# Schemathesis over docs/openapi.json against the local stack, longer than the bounded run inside `make test`
+# (SCHEMATHESIS_EXAMPLES generated cases per operation).
+SCHEMATHESIS_EXAMPLES ?= 200
+schemathesis-long: $(STAMP)
+	SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) $(BIN)/python -m pytest tests/openapi/test_schemathesis.py -q \
+		-p no:randomly -p no:cacheprovider
 
 # Load run against the local stack over HTTP (tests/benchmarks/load.py): LOAD_SECONDS, LOAD_USERS, LOAD_ADMINS.
 LOAD_SECONDS ?= 150

@@ -76,7 +76,7 @@ def acs(connection_id: str) -> Response:
 
 def _test_page(connection_id: str, result: AcsResult) -> Response:
     """A connection test's answer: what the IdP sent, or why it was refused; never a code or a redirect."""
-    expire = [expired_test_mark(connection_id)]
+    expire = [expired_test_mark(get_settings().public_path(f"/saml/{connection_id}/acs"))]
     if result.clear_cookie is not None:
         expire.append(expired_binding_cookie(result.clear_cookie))
     if result.outcome == "test_success" and result.test_report is not None:
@@ -90,13 +90,14 @@ def _unexpected(exc: Exception) -> Response:
     """The browser gets the failure page, whatever broke; the log gets the error under the same reference."""
     reference = new_reference()
     connection_id = (app.current_event.path_parameters or {}).get("connection_id")
+    logger.append_keys(login_reference=reference)
     logger.exception(
         "ACS failed", extra={"reference": reference, "connection_id": connection_id, "error_type": type(exc).__name__}
     )
     return html_response(500, sso_failed(reference))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics(raise_on_empty_metrics=False)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

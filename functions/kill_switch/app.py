@@ -8,20 +8,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
 
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.http import create_resolver, model_response, parse_body, require_role
 from sso_core.logic.kill_switches import KillSwitchService
+from sso_core.models.switches import Toggle
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
-
-
-class Toggle(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    enabled: bool
 
 
 @cache

@@ -8,20 +8,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from sso_core.config import get_settings
 from sso_core.dal.table import Table
 from sso_core.edge.http import create_resolver, json_response, parse_body
 from sso_core.logic.code_redemption import check_client, redeem
+from sso_core.models.login import TokenRequest
 from sso_core.observability import logger, metrics, tracer
 
 app = create_resolver()
-
-
-class TokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    code: str = Field(max_length=256)
 
 
 @cache

@@ -51,12 +51,24 @@ class Gateway:
         authority: TokenAuthority,
         route_table: list[Route] | None = None,
         one_event_at_a_time: bool = False,
+        base_path: str = "",
     ) -> None:
         self.authority = authority
+        # An API mapping's base path ('/sso'): routes match what follows it, and the handler gets the whole path
+        # (rawPath keeps the base path, as API Gateway sends it behind a custom domain's mapping).
+        self.base_path = base_path.rstrip("/")
         self.routes = route_table if route_table is not None else routes()
         self._lock: threading.Lock | None = threading.Lock() if one_event_at_a_time else None
 
+    def route_path(self, path: str) -> str:
+        """The path routes match: ``path`` without the base path (calls from inside the stack come without it)."""
+        base = self.base_path
+        if base and (path == base or path.startswith(base + "/")):
+            return path[len(base) :] or "/"
+        return path
+
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        path = self.route_path(path)
         for route in self.routes:
             params = route.match(method, path)
             if params is not None:
@@ -95,6 +107,11 @@ class Gateway:
         )
         with self.exclusive():
             return to_response(invoke(route.code_dir, event))
+
+    def call(self, method: str, path: str, **kwargs: Any) -> GatewayResponse:
+        """A call from inside the local stack (the application's server, the demo IdP), by the API's own path
+        ('/sso/token'): sent under the base path, as those callers would send it from outside."""
+        return self.handle(method, self.base_path + path, **kwargs)
 
     def exclusive(self) -> AbstractContextManager[object]:
         """Held while an event runs (a no-op when events may overlap): other invocations take it too."""

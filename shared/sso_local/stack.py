@@ -54,23 +54,26 @@ class LocalStack:
     public_url: str | None = None
     client_secret: str | None = None
     quiet: bool = False
+    # Served under this path, as behind an API mapping ('/sso'); ignored when public_url is given (its path is).
+    base_path: str = ""
 
     def __post_init__(self) -> None:
         self.state_dir = self.state_dir.resolve()
+        self.base_path = (urlsplit(self.public_url).path if self.public_url else self.base_path).rstrip("/")
         self.authority = TokenAuthority(self.state_dir)
         self.dns = LocalDnsServer(authoritative=True)  # the demo zones' resolver and authoritative server
         self._moto: Any = None
         self._http: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self.gateway = Gateway(self.authority, one_event_at_a_time=True)
+        self.gateway = Gateway(self.authority, one_event_at_a_time=True, base_path=self.base_path)
         self.last_dns_check: dict[str, Any] | None = None
         self.demo_idp: DemoIdp | None = None  # made at start, once the URL is known
         self.oidc_issuer: LocalOidcIssuer | None = None  # the console's sign-in (local only)
 
     @property
     def url(self) -> str:
-        return self.public_url or f"http://127.0.0.1:{self.port}"
+        return self.public_url or f"http://127.0.0.1:{self.port}{self.base_path}"
 
     @property
     def outbox(self) -> Path:
@@ -148,7 +151,7 @@ class LocalStack:
         self.demo_idp = DemoIdp(
             self.state_dir / "demo-idp",
             self.url,
-            lambda connection_id: self.gateway.handle("GET", f"/saml/{connection_id}/metadata"),
+            lambda connection_id: self.gateway.call("GET", f"/saml/{connection_id}/metadata"),
         )
         self._http = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         self._http.daemon_threads = True
@@ -254,7 +257,7 @@ class LocalStack:
         if path == "/_local/app":
             return GatewayResponse(308, [("location", app_pages.PATH)])
         if path == app_pages.PATH:
-            return app_pages.handle(method, body, app_pages.discovery_call(self.gateway.handle))
+            return app_pages.handle(method, body, app_pages.discovery_call(self.gateway.call))
         if path == "/_local/access" and method == "POST":
             return self.support_access(body)
         if path == "/_local/sp-key" and method == "POST":
@@ -262,6 +265,25 @@ class LocalStack:
         if (path == DEMO_IDP_PREFIX or path.startswith(DEMO_IDP_PREFIX + "/")) and self.demo_idp is not None:
             return self.demo_idp.handle(method, path, query, headers, body)
         return _json(404, {"error": {"code": "route_not_found", "message": "No such local route."}})
+
+    def api_description(self, path: str) -> GatewayResponse:
+        """``/openapi.json`` (docs/openapi.json, its server this stack's URL) and ``/docs``, a page listing it."""
+        from . import openapi
+
+        document = openapi.served(self.url)
+        if path == "/openapi.json":
+            return _json(200, document)
+        return GatewayResponse(
+            200,
+            [
+                ("content-type", "text/html; charset=utf-8"),
+                ("cache-control", "no-store"),
+                ("content-security-policy", openapi.PAGE_CSP),
+                ("x-content-type-options", "nosniff"),
+                ("referrer-policy", "no-referrer"),
+            ],
+            openapi.operations_page(document).encode(),
+        )
 
     def support_access(self, body: bytes) -> GatewayResponse:
         """Plays support's ``aws lambda invoke`` of the operator function (which has no API route)."""
@@ -292,7 +314,7 @@ class LocalStack:
         from html import escape
 
         code = (parse_qs(query).get("code") or [""])[0]
-        resp = self.gateway.handle(
+        resp = self.gateway.call(
             "POST",
             "/sso/token",
             headers={"authorization": f"Bearer {self.client_secret}", "content-type": "application/json"},
@@ -347,9 +369,14 @@ def _handler_for(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 return
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            local_path = stack.gateway.route_path(parts.path)  # the local routes answer with and without it
             try:
-                if parts.path.startswith("/_local/"):
-                    resp = stack.local_route(self.command, parts.path, parts.query, headers, body)
+                if stack.gateway.base_path and local_path == parts.path and not parts.path.startswith("/_local/"):
+                    resp = _json(404, {"message": "Not Found"})  # outside the API mapping's base path
+                elif local_path in ("/openapi.json", "/docs") and self.command in ("GET", "HEAD"):
+                    resp = stack.api_description(local_path)
+                elif local_path.startswith("/_local/"):
+                    resp = stack.local_route(self.command, local_path, parts.query, headers, body)
                 else:
                     resp = stack.gateway.handle(
                         self.command, parts.path, query=parts.query, headers=headers, body=body or None

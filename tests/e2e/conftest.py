@@ -98,3 +98,13 @@ def page(browser: Any) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture
+def stack_under_base_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+    """The local stack in this process, served under /sso as behind a custom domain's API mapping: its
+    SSO_PUBLIC_URL is http://127.0.0.1:<port>/sso."""
+    monkeypatch.delenv("SSO_DNS_NAMESERVERS", raising=False)
+    monkeypatch.setenv("SSO_LOCAL_OUTBOX", str(tmp_path / "outbox"))
+    with LocalStack(port=0, state_dir=tmp_path / "state", dns_check_interval=0, quiet=True, base_path="/sso") as s:
+        yield s

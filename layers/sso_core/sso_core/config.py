@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -92,6 +93,16 @@ class Settings(BaseModel):
         return self.app_redirect_url
 
     @property
+    def base_path(self) -> str:
+        """The path part of ``public_url`` ('' or e.g. '/sso', no trailing slash): an API mapping's base path, which
+        every URL, link, redirect and cookie path the service makes carries."""
+        return urlsplit(self.public_url).path.rstrip("/")
+
+    def public_path(self, path: str) -> str:
+        """``path`` (from the API's root, '/saml/...') as browsers see it, under the base path."""
+        return f"{self.base_path}{path}"
+
+    @property
     def accept_url(self) -> str:
         return self.invite_accept_url or f"{self.public_url}/invitations/accept"
 
@@ -160,6 +171,11 @@ def _flag(name: str, value: str | None, default: bool) -> bool:
     if text in ("0", "false", "no"):
         return False
     raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+
+
+def base_path_from_env(env: Mapping[str, str]) -> str:
+    """``Settings.base_path`` without validating the rest: what the resolver strips before routing."""
+    return urlsplit(env.get("SSO_PUBLIC_URL") or "").path.rstrip("/")
 
 
 @lru_cache(maxsize=1)

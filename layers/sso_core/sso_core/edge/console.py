@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import mimetypes
+import os
+import re
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from sso_core.config import base_path_from_env
 from sso_core.models.identity import Caller
 
 HERE = Path(__file__).resolve().parent
@@ -53,9 +56,19 @@ NAV = [
 ]
 
 
+# The templates link from the API's root ('/console/...'); under SSO_PUBLIC_URL's base path every link, form
+# action, script and stylesheet must carry it, as must every redirect (docs/decisions.md).
+_ROOT_LINK = re.compile(r"""((?:href|action|src)=["'])/(?!/)""")
+
+
+def under_base_path(page: str) -> str:
+    base = base_path_from_env(os.environ)
+    return _ROOT_LINK.sub(lambda m: f"{m.group(1)}{base}/", page) if base else page
+
+
 def render(template: str, caller: Caller | None = None, csrf: str = "", **context: Any) -> str:
     nav = [(key, label) for key, label, role in NAV if caller is not None and caller.at_least(role)]
-    return env.get_template(template).render(caller=caller, csrf=csrf, nav=nav, **context)
+    return under_base_path(env.get_template(template).render(caller=caller, csrf=csrf, nav=nav, **context))
 
 
 def html(status: int, body: str, cookies: list[Cookie] | None = None) -> Response:
@@ -69,6 +82,9 @@ def html(status: int, body: str, cookies: list[Cookie] | None = None) -> Respons
 
 
 def redirect(location: str, cookies: list[Cookie] | None = None) -> Response:
+    """A 303 to ``location``; a path from the API's root ('/console/...') gets the base path."""
+    if location.startswith("/") and not location.startswith("//"):
+        location = base_path_from_env(os.environ) + location
     return Response(status_code=303, body="", headers={**CONSOLE_HEADERS, "Location": location}, cookies=cookies or [])
 
 

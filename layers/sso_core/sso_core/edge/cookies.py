@@ -28,5 +28,6 @@ def expired_binding_cookie(binding: BindingCookie) -> Cookie:
     return binding_cookie(BindingCookie(binding.name, "", binding.path, 0))
 
 
-def expired_test_mark(connection_id: str) -> Cookie:
-    return binding_cookie(BindingCookie(TEST_MARK_COOKIE, "", f"/saml/{connection_id}/acs", 0))
+def expired_test_mark(acs_path: str) -> Cookie:
+    """The test mark's expiry, on the path it was set on (the ACS's, under the public URL's base path)."""
+    return binding_cookie(BindingCookie(TEST_MARK_COOKIE, "", acs_path, 0))

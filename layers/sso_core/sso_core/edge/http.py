@@ -6,15 +6,17 @@ One place maps domain exceptions to HTTP responses. Handlers stay thin: parse, c
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from sso_core.config import Settings
+from sso_core.config import Settings, base_path_from_env
 from sso_core.models.audit import current_request_id
 from sso_core.models.errors import DomainError, Forbidden, InvalidRequest, Unauthorized
 from sso_core.models.identity import ROLE_RANK, Caller
@@ -140,9 +142,21 @@ def _bind_request_id(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     return next_middleware(app)
 
 
+class BasePathResolver(APIGatewayHttpResolver):
+    """Routes by the path after ``SSO_PUBLIC_URL``'s base path: behind a custom domain's API mapping ('/sso'),
+    API Gateway hands the function the whole path ('/sso/saml/...'), while the routes are declared without it.
+    Read at each event (the local stack and tests change the URL within one process); a path without the base path
+    still routes, as the API's own endpoint sends it."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        base = base_path_from_env(os.environ)
+        self._strip_prefixes = [base] if base else None
+        return super().resolve(event, context)
+
+
 def create_resolver() -> APIGatewayHttpResolver:
     """A resolver with the service's error mapping and the request id binding installed."""
-    app = APIGatewayHttpResolver()
+    app = BasePathResolver()
     app.use(middlewares=[_bind_request_id])
 
     @app.exception_handler(DomainError)

@@ -81,6 +81,9 @@ class AcsService:
 
     def consume(self, connection_id: str, saml_response: str | None, cookies: Mapping[str, str]) -> AcsResult:
         reference = new_reference()
+        logger.append_keys(
+            login_reference=reference, connection_id=bounded(connection_id)
+        )  # every later line of this login
         conn = self._connection(connection_id, reference)
         if conn is None:
             return AcsResult("failed", reference, Refusal.UNKNOWN_CONNECTION)
@@ -114,12 +117,13 @@ class AcsService:
         )
         metrics.add_metric(name="SsoLoginSucceeded", unit="Count", value=1)
         separator = "&" if "?" in self.settings.redirect_url else "?"
-        clear = BindingCookie(cookie_name(request.request_id), "", f"/saml/{conn.id}/acs", 0)
+        clear = BindingCookie(cookie_name(request.request_id), "", self.settings.public_path(f"/saml/{conn.id}/acs"), 0)
         return AcsResult("success", reference, "success", f"{self.settings.redirect_url}{separator}code={code}", clear)
 
     def refuse_unread(self, connection_id: str, reason: str, detail: str) -> AcsResult:
         """A refusal the HTTP layer decides before the message is read (body size, form), traced like any other."""
         reference = new_reference()
+        logger.append_keys(login_reference=reference, connection_id=bounded(connection_id))
         conn = self._connection(connection_id, reference)
         if conn is None:
             return AcsResult("failed", reference, Refusal.UNKNOWN_CONNECTION)
@@ -170,7 +174,7 @@ class AcsService:
             login.certificate_der,
             started_by,
         )
-        clear = BindingCookie(cookie_name(request.request_id), "", f"/saml/{conn.id}/acs", 0)
+        clear = BindingCookie(cookie_name(request.request_id), "", self.settings.public_path(f"/saml/{conn.id}/acs"), 0)
         return AcsResult("test_success", reference, "success", None, clear, report)
 
     def _connection(self, connection_id: str, reference: str) -> Connection | None:
@@ -280,6 +284,7 @@ class AcsService:
         if refusal.reason in AGGREGATED_REASONS and tester is None:  # junk: counted per hour and reason
             now = self.clock()
             reference = aggregate_reference(refusal.reason, now)
+            logger.append_keys(login_reference=reference)  # the reference the failure page shows
             entry = TraceEntry(
                 now,
                 reference,

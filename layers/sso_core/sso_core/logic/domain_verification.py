@@ -203,6 +203,10 @@ class DomainService:
             record_value(claim.token, self.settings.dns_record_prefix),
         )
         outcome = self.apply(claim, lookup, on_demand=True, actor=caller)
+        logger.info(
+            "domain checked",
+            extra={"tenant_id": caller.tenant_id, "domain": claim.domain, "outcome": outcome.label},
+        )
         if outcome.label == "taken":
             raise DomainTaken()
         assert outcome.claim.last_check is not None

@@ -174,7 +174,7 @@ def begin_login(
             test_by=test_by,
         )
     )
-    path = f"/saml/{conn.id}/acs"
+    path = settings.public_path(f"/saml/{conn.id}/acs")
     lifetime = int(REQUEST_LIFETIME.total_seconds())
     cookie = BindingCookie(cookie_name(authn.request_id), nonce, path, lifetime)
     mark = BindingCookie(TEST_MARK_COOKIE, authn.request_id, path, lifetime) if test_by else None
