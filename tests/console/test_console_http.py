@@ -265,3 +265,24 @@ def test_refusals_are_shown_in_words_on_the_page_that_caused_them(console):
     console.get("/console/security")
     refused = console.post("/console/security/example.com/password", {"enabled": "false"})
     assert refused.status_code == 409 and 'role="alert"' in refused.text and _h1(refused.text) == "Security"
+
+
+def test_sign_in_survives_the_issuer_rotating_its_signing_key(console):
+    """A key set cached before the issuer rotated its key (here: a set of keys the issuer never used) does not lock
+    administrators out until the cache expires: the console reads the set again once and the sign-in goes on."""
+    import time
+
+    from authlib.jose import JsonWebKey
+
+    from sso_core.gateways import oidc
+
+    issuer = console.stack.oidc_issuer.url.rstrip("/")
+    console.sign_in("acme", "owner@acme.test", "owner", ["acct-main"])  # the real set is cached now
+    config = oidc._discovery[issuer][1]
+    stale = JsonWebKey.import_key_set({"keys": [JsonWebKey.generate_key("RSA", 2048, is_private=False).as_dict()]})
+    oidc._discovery[issuer] = (time.monotonic() + 300, config, stale)
+
+    other = ConsoleClient(console.stack)
+    other.sign_in("acme", "admin@acme.test", "admin", ["acct-main"])
+    assert other.get("/console/users").status_code == 200
+    assert oidc._discovery[issuer][2] is not stale  # the issuer's current set replaced the stale one

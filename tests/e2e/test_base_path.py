@@ -53,6 +53,7 @@ def test_sp_initiated_login_under_a_base_path(stack_under_base_path):
         "metadata_url": f"{base}/metadata",
         "sign_in_url": f"{base}/login",
         "certificate_url": f"{base}/certificate",
+        "next_certificate": None,
     }
     metadata = etree.fromstring(http("GET", f"{base}/metadata").body)
     assert metadata.get("entityID") == f"{base}/metadata"

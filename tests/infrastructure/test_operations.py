@@ -214,7 +214,11 @@ def test_the_daily_metadata_refresh_has_a_dead_letter_queue_and_alarms() -> None
         for st in refresh["Policies"][0]["Statement"]
         for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
     }
-    assert not {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & actions
+    assert not {"dynamodb:Scan", "dynamodb:BatchWriteItem"} & actions
+    # It deletes only the certificate expiry index's items of the certificates it retires, never a connection.
+    [delete] = [st for st in refresh["Policies"][0]["Statement"] if "dynamodb:DeleteItem" in st["Action"]]
+    assert delete["Action"] == ["dynamodb:DeleteItem"]
+    assert delete["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CERTEXPIRY#*"]}}
 
 
 def test_mail_bounces_and_complaints_are_alarmed() -> None:

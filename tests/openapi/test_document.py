@@ -52,8 +52,8 @@ def test_every_route_of_the_template_is_documented_and_nothing_else():
 
 
 def test_a_new_route_without_its_operation_fails_generation():
-    extra = Route("DELETE", "/connections/{connection_id}", "ConnectionsFunction", openapi.REPO_ROOT, False)
-    with pytest.raises(openapi.MissingOperation, match=re.escape("DELETE /connections/{connection_id}")):
+    extra = Route("DELETE", "/connections/{connection_id}/logins", "ConnectionsFunction", openapi.REPO_ROOT, False)
+    with pytest.raises(openapi.MissingOperation, match=re.escape("DELETE /connections/{connection_id}/logins")):
         openapi.build([*routes(), extra])
 
 

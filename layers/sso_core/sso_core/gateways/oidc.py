@@ -73,11 +73,12 @@ class OidcClient:
             token_endpoint_auth_method="client_secret_basic",
         )
 
-    def _provider(self) -> tuple[dict[str, Any], Any]:
-        """The issuer's discovery document and key set, fetched once per few minutes per warm instance."""
+    def _provider(self, fresh: bool = False) -> tuple[dict[str, Any], Any]:
+        """The issuer's discovery document and key set, fetched once per few minutes per warm instance
+        (``fresh``: fetched now, when a token names a key the cached set does not verify with)."""
         issuer = self.settings.issuer.rstrip("/")
         cached = _discovery.get(issuer)
-        if cached and cached[0] > time.monotonic():
+        if cached and cached[0] > time.monotonic() and not fresh:
             return cached[1], cached[2]
         try:
             config = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=HTTP_TIMEOUT).json()
@@ -111,6 +112,12 @@ class OidcClient:
         if not id_token:
             raise SignInFailed("the token answer has no id_token")
         try:
+            jwt.decode(id_token, keys)
+        except (JoseError, ValueError):
+            # The issuer may have rotated its signing key since the set was cached: read the set again, once.
+            # Only a code the issuer just gave out gets here, so this cannot be driven into a refetch storm.
+            _, keys = self._provider(fresh=True)
+        try:
             claims = jwt.decode(
                 id_token,
                 keys,
@@ -128,4 +135,6 @@ class OidcClient:
             claims.validate(now=now, leeway=60)
         except JoseError as exc:
             raise SignInFailed(f"ID token rejected: {exc.error}") from exc
+        except ValueError as exc:  # no key of the set matches the token's kid
+            raise SignInFailed(f"ID token rejected: {type(exc).__name__}") from exc
         return dict(claims)
