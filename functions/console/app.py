@@ -84,7 +84,7 @@ def when(value: datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
         except ValueError:  # a stored text that is not a time: shown as it is, never a failed page
             return value
     return value.strftime("%Y-%m-%d %H:%M UTC")
