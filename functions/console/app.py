@@ -506,7 +506,8 @@ def connection_idp(connection_id: str) -> Response:
                 )
             _, _, out = connections().set_idp(s.caller, connection_id, request)
         except DomainError as exc:
-            words = f"The metadata URL was not imported: {exc.message}" if metadata_url else exc.message
+            fetch_refused = exc.code.startswith("metadata_url_")
+            words = f"The metadata URL was not imported: {exc.message}" if fetch_refused else exc.message
             return connection_page(s, connection_id, exc.status, error=words, typed_metadata_url=metadata_url)
         except ValueError as exc:  # pydantic: a field too long or empty
             return connection_page(s, connection_id, 400, error=f"The values were not accepted: {_first_error(exc)}.")
@@ -545,11 +546,12 @@ def connection_certificate_add(connection_id: str) -> Response:
 
 def _pem_or_base64(uploaded: bytes) -> str:
     """A PEM file as its text; a binary (DER) .cer file as base64, which the API's certificate field accepts."""
+    if b"-----BEGIN" in uploaded:
+        return uploaded.decode("utf-8", "replace").lstrip("\ufeff")
     try:
-        text = uploaded.decode("ascii")
+        return uploaded.decode("ascii")  # a base64 .cer without the PEM lines
     except UnicodeDecodeError:
         return base64.b64encode(uploaded).decode("ascii")
-    return text
 
 
 @app.post("/console/connections/<connection_id>/certificates/remove")
