@@ -33,17 +33,20 @@ from sso_core.logic.audit_trail import read_audit
 from sso_core.logic.connection_test import start_connection_test
 from sso_core.logic.console_sessions import ConsoleSessions, caller_of, csrf_ok
 from sso_core.logic.domain_verification import DomainService
+from sso_core.logic.idp_certificates import IdpCertificates
 from sso_core.logic.invitations import InvitationService
 from sso_core.logic.kill_switches import KillSwitchService
 from sso_core.logic.login_trace import read_trace
 from sso_core.logic.provisioning import ProvisioningAdmin
 from sso_core.logic.sso_configuration import ConnectionService
 from sso_core.logic.users import UserService
-from sso_core.models.connections import IdpFieldsRequest, UpdateConnectionRequest
+from sso_core.models.connections import AddCertificateRequest, IdpFieldsRequest, UpdateConnectionRequest
 from sso_core.models.domains import DomainOut
 from sso_core.models.errors import DomainError, InvalidRequest
 from sso_core.models.identity import Caller
+from sso_core.models.idp_errors import ENTRA_ERRORS, SAML_STATUSES
 from sso_core.models.invitations import CreateInvitationRequest
+from sso_core.models.login_outcomes import REFUSALS, Refusal
 from sso_core.models.provisioning import GroupMapping, ProvisioningSettings
 from sso_core.models.sso_access import SsoNotAvailable
 from sso_core.models.users import RoleEscalation, UpdateUserRequest
@@ -80,7 +83,10 @@ def when(value: datetime | str | None) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        try:
+            return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+        except ValueError:  # a stored text that is not a time: shown as it is, never a failed page
+            return value
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -348,9 +354,18 @@ def domains_page(s: _Signed, status: int = 200, **extra: Any) -> Response:
     return page(s, "domains.html", status, title="Domains", active="domains", domains=listed, **extra)
 
 
+# Notices a redirect may ask the Domains page for: fixed words chosen by key, never text from the query.
+DOMAINS_NOTICES = {
+    "connection-deleted": "The SSO connection was deleted. Its domains sign in with username and password again; "
+    "choose “Manage” on a domain to set up a new connection.",
+}
+
+
 @app.get("/console/domains")
 def domains_get() -> Response:
-    return guarded("owner", domains_page)
+    query = app.current_event.query_string_parameters or {}
+    notice = DOMAINS_NOTICES.get(query.get("notice") or "")
+    return guarded("owner", lambda s: domains_page(s, notice=notice) if notice else domains_page(s))
 
 
 @app.post("/console/domains")
@@ -448,31 +463,127 @@ def connection_get(connection_id: str) -> Response:
     return guarded("owner", lambda s: connection_page(s, connection_id))
 
 
+def _text(value: bytes | str | None) -> str:
+    """A form field or an uploaded file as text (an uploaded file is read as UTF-8)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
 @app.post("/console/connections/<connection_id>/idp")
 def connection_idp(connection_id: str) -> Response:
+    """Import the IdP one of three ways: the metadata file, the metadata URL (refreshed daily), or the fields."""
     data = multipart()
 
     def act(s: _Signed) -> Response:
-        metadata = data.get("metadata")
-        certificate = data.get("certificate")
+        metadata = _text(data.get("metadata")).strip()
+        metadata_url = _text(data.get("metadata_url")).strip()
+        uploaded = data.get("certificate")
+        certificate = _pem_or_base64(uploaded) if isinstance(uploaded, bytes) else ""
+        fields_given = bool(_text(data.get("entity_id")).strip() or _text(data.get("sso_url")).strip()) or bool(
+            certificate.strip()
+        )
         try:
-            if isinstance(metadata, bytes) and metadata.strip():
-                request = IdpFieldsRequest(metadata_xml=metadata.decode("utf-8", "replace"))
-            elif data.get("entity_id") or data.get("sso_url") or certificate:
-                cert_text = certificate.decode("utf-8", "replace") if isinstance(certificate, bytes) else ""
+            if sum((bool(metadata), bool(metadata_url), fields_given)) > 1:
+                raise InvalidRequest(
+                    "Use one way at a time: the metadata file, the metadata URL, or the entity ID, sign-in URL "
+                    "and certificate."
+                )
+            if metadata:
+                request = IdpFieldsRequest(metadata_xml=metadata)
+            elif metadata_url:
+                request = IdpFieldsRequest(metadata_url=metadata_url)
+            elif fields_given:
                 request = IdpFieldsRequest(
-                    entity_id=str(data.get("entity_id") or "") or None,
-                    sso_url=str(data.get("sso_url") or "") or None,
-                    certificates=[cert_text] if cert_text.strip() else None,
+                    entity_id=_text(data.get("entity_id")).strip() or None,
+                    sso_url=_text(data.get("sso_url")).strip() or None,
+                    certificates=[certificate] if certificate.strip() else None,
                 )
             else:
-                raise InvalidRequest("Choose the metadata file, or enter the entity ID, sign-in URL and certificate.")
+                raise InvalidRequest(
+                    "Choose the metadata file, enter the metadata URL, or enter the entity ID, sign-in URL and "
+                    "certificate."
+                )
             _, _, out = connections().set_idp(s.caller, connection_id, request)
         except DomainError as exc:
-            return connection_page(s, connection_id, exc.status, error=exc.message)
+            fetch_refused = exc.code.startswith("metadata_url_")
+            words = f"The metadata URL was not imported: {exc.message}" if fetch_refused else exc.message
+            return connection_page(s, connection_id, exc.status, error=words, typed_metadata_url=metadata_url)
         except ValueError as exc:  # pydantic: a field too long or empty
             return connection_page(s, connection_id, 400, error=f"The values were not accepted: {_first_error(exc)}.")
-        return connection_page(s, connection_id, notice="The identity provider was imported.", warnings=out.warnings)
+        done = "The identity provider was imported"
+        done += "; its metadata is read again every day." if metadata_url else "."
+        return connection_page(s, connection_id, notice=done, warnings=out.warnings)
+
+    return guarded("owner", act, data)
+
+
+@app.post("/console/connections/<connection_id>/certificates")
+def connection_certificate_add(connection_id: str) -> Response:
+    """Certificate rollover, step one: add the IdP's next certificate (PEM or CER file) beside the current one."""
+    data = multipart()
+
+    def act(s: _Signed) -> Response:
+        uploaded = data.get("new_certificate")
+        try:
+            if not isinstance(uploaded, bytes) or not uploaded.strip():
+                raise InvalidRequest("Choose the IdP's new certificate file (PEM or CER).")
+            text = _pem_or_base64(uploaded)
+            out = IdpCertificates(connections()).add(s.caller, connection_id, AddCertificateRequest(certificate=text))
+        except DomainError as exc:
+            return connection_page(s, connection_id, exc.status, error=exc.message)
+        except ValueError as exc:
+            return connection_page(s, connection_id, 400, error=f"The file was not accepted: {_first_error(exc)}.")
+        return connection_page(
+            s,
+            connection_id,
+            notice="The certificate was added. Remove the old one once the IdP signs with the new one.",
+            warnings=out.warnings,
+        )
+
+    return guarded("owner", act, data)
+
+
+def _pem_or_base64(uploaded: bytes) -> str:
+    """A PEM file as its text; a binary (DER) .cer file as base64, which the API's certificate field accepts."""
+    if b"-----BEGIN" in uploaded:
+        return uploaded.decode("utf-8", "replace").lstrip("\ufeff")
+    try:
+        return uploaded.decode("ascii")  # a base64 .cer without the PEM lines
+    except UnicodeDecodeError:
+        return base64.b64encode(uploaded).decode("ascii")
+
+
+@app.post("/console/connections/<connection_id>/certificates/remove")
+def connection_certificate_remove(connection_id: str) -> Response:
+    """Certificate rollover, step two: remove a certificate the IdP no longer signs with (never the last one)."""
+    data = form()
+
+    def act(s: _Signed) -> Response:
+        fingerprint = data.get("fingerprint", "")
+        try:
+            IdpCertificates(connections()).remove(s.caller, connection_id, fingerprint)
+        except DomainError as exc:
+            return connection_page(s, connection_id, exc.status, error=exc.message)
+        return connection_page(s, connection_id, notice=f"The certificate {fingerprint[:23]}... was removed.")
+
+    return guarded("owner", act, data)
+
+
+@app.post("/console/connections/<connection_id>/delete")
+def connection_delete(connection_id: str) -> Response:
+    """Delete a connection that is not switched on; its domains log in with the password again."""
+    data = form()
+
+    def act(s: _Signed) -> Response:
+        if data.get("confirm") != "on":
+            words = "Tick “I understand that the configuration is removed” to delete the connection."
+            return connection_page(s, connection_id, 400, error=words)
+        try:
+            connections().delete(s.caller, connection_id)
+        except DomainError as exc:
+            return connection_page(s, connection_id, exc.status, error=exc.message)
+        return ui.redirect("/console/domains?notice=connection-deleted")
 
     return guarded("owner", act, data)
 
@@ -548,6 +659,47 @@ def connection_trace(connection_id: str) -> Response:
         )
 
     return guarded("owner", show)
+
+
+# ---- troubleshooting ---------------------------------------------------------------------------------------
+
+# The refusals administrators meet most while setting up and rolling over a connection, in the order they are
+# usually met (the whole vocabulary is in models/login_outcomes.py; the login trace explains any of them).
+COMMON_REFUSALS = (
+    Refusal.STATUS_NOT_SUCCESS,
+    Refusal.UNKNOWN_CERTIFICATE,
+    Refusal.SIGNATURE_INVALID,
+    Refusal.UNSIGNED,
+    Refusal.WRONG_AUDIENCE,
+    Refusal.WRONG_DESTINATION,
+    Refusal.WRONG_ISSUER,
+    Refusal.EXPIRED,
+    Refusal.NO_EMAIL,
+    Refusal.DOMAIN_NOT_VERIFIED,
+    Refusal.USER_NOT_INVITED,
+    Refusal.CONNECTION_DISABLED,
+    Refusal.REQUEST_EXPIRED,
+)
+
+
+@app.get("/console/troubleshooting")
+def troubleshooting() -> Response:
+    """Read-only reference for any signed-in role: what the IdP's error codes and the common refusals mean."""
+
+    def show(s: _Signed) -> Response:
+        entra = sorted(ENTRA_ERRORS.values(), key=lambda info: int(info.code.removeprefix("AADSTS")))
+        refusals = [(code.value, REFUSALS[code]) for code in COMMON_REFUSALS]
+        return page(
+            s,
+            "troubleshooting.html",
+            title="Troubleshooting",
+            active="troubleshooting",
+            entra=entra,
+            saml=list(SAML_STATUSES.values()),
+            refusals=refusals,
+        )
+
+    return guarded("member", show)
 
 
 # ---- users -------------------------------------------------------------------------------------------------

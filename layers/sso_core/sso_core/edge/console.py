@@ -53,6 +53,7 @@ NAV = [
     ("users", "Users", "admin"),
     ("provisioning", "Provisioning", "owner"),
     ("audit", "Audit log", "owner"),
+    ("troubleshooting", "Troubleshooting", "member"),
 ]
 
 
