@@ -39,10 +39,14 @@ def test_the_console_may_do_what_its_pages_logic_needs_and_no_more():
             ),
         ),
         ("secretsmanager:GetSecretValue", str({"Ref": "ConsoleClientSecret"})),
+        # "Manage" creates connections, which stores the first SP signing key (like POST /connections).
+        ("secretsmanager:GetSecretValue", str({"Ref": "SpSigningKey"})),
+        ("secretsmanager:PutSecretValue", str({"Ref": "SpSigningKey"})),
     }
     assert granted == expected
-    # Never the SP signing key, never a scan, never a write to a secret.
-    assert not any("SpSigningKey" in r or a in ("dynamodb:Scan", "secretsmanager:PutSecretValue") for a, r in granted)
+    # Never a scan; the only secret it writes is the SP signing key's first value (never its own client secret).
+    assert not any(a == "dynamodb:Scan" for a, _ in granted)
+    assert {r for a, r in granted if a == "secretsmanager:PutSecretValue"} == {str({"Ref": "SpSigningKey"})}
 
 
 def test_the_console_is_configured_with_its_issuer_client_and_secret():

@@ -65,15 +65,20 @@ def _grants_on(function: str, resource: Any) -> set[str]:
     return {a for s in _statements(function) if s["Resource"] == resource for a in _actions(s)}
 
 
-def test_only_the_connections_and_rotation_functions_may_write_the_sp_signing_key() -> None:
+def test_only_the_connection_creators_and_the_rotation_function_may_write_the_sp_signing_key() -> None:
     key = {"Ref": "SpSigningKey"}
     writers = {
         name
         for name, res in _resources().items()
         if res["Type"] == "AWS::Serverless::Function" and _grants_on(name, key) & SECRET_WRITES
     }
-    # The connections function stores the first key; the operator's rotation function (no API route) rotates it.
-    assert writers == {"ConnectionsFunction", "SpKeyRotationFunction"}
+    # The connections function stores the first key, and so does the console, whose "Manage" creates connections
+    # through the same logic (a deployment's first connection may be made there); the operator's rotation function
+    # (no API route) rotates it.
+    assert writers == {"ConnectionsFunction", "ConsoleFunction", "SpKeyRotationFunction"}
+    for creator in ("ConnectionsFunction", "ConsoleFunction"):
+        env = _resources()[creator]["Properties"]["Environment"]["Variables"]
+        assert env["SSO_SP_KEY_SECRET_ID"] == key, creator
     for writer in writers:
         assert _grants_on(writer, key) == {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}, writer
     assert not any(e.get("Type") == "HttpApi" for e in _events("SpKeyRotationFunction")), "an operator-only function"

@@ -1,7 +1,8 @@
 """The SP signing key pair, kept in Secrets Manager.
 
 A new deployment gets a key without a manual step: creating the first connection generates one and stores it
-(``ensure_sp_keys``, the connections function, the only one allowed to write the secret) with a fixed client
+(``ensure_sp_keys``, in the functions that create connections: the connections function and the console, with
+the operator's rotation function the only ones allowed to write the secret) with a fixed client
 request token, so concurrent creations converge on a single key. Every other function only reads it
 (``load_sp_keys``); a missing key is ``SpKeyMissing`` (503), never a write. The secret may also
 hold a ``next`` certificate (and key) published in the metadata ahead of a rotation, and after the switch the
