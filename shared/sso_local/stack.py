@@ -36,6 +36,20 @@ DEMO_IDP_PREFIX = "/_local/idp"
 MAX_BODY = 1024 * 1024
 
 
+def _invoke_operator_function(function: str, body: bytes, operator: str) -> GatewayResponse:
+    """An IAM-invoked function without a route, invoked with the JSON command of ``body`` (400 if it is not an
+    object); the answer carries the function's own status."""
+    try:
+        command = json.loads(body or b"{}")
+    except ValueError:
+        command = None
+    if not isinstance(command, dict):
+        return _json(400, {"error": {"code": "invalid_request", "message": "The body must be a JSON object."}})
+    command.setdefault("operator", operator)
+    result = invoke(functions()[function], command)
+    return _json(int(result.get("status", 500)), result)
+
+
 def _scheduled_function_dir(name: str = "DnsCheckFunction") -> Path:
     """The code of a scheduled function of template.yaml (the DNS check unless told otherwise)."""
     template = load_template()
@@ -287,27 +301,11 @@ class LocalStack:
 
     def support_access(self, body: bytes) -> GatewayResponse:
         """Plays support's ``aws lambda invoke`` of the operator function (which has no API route)."""
-        try:
-            command = json.loads(body or b"{}")
-        except ValueError:
-            command = None
-        if not isinstance(command, dict):
-            return _json(400, {"error": {"code": "invalid_request", "message": "The body must be a JSON object."}})
-        command.setdefault("operator", "local-support")
-        result = invoke(functions()["SupportAccessFunction"], command)
-        return _json(int(result.get("status", 500)), result)
+        return _invoke_operator_function("SupportAccessFunction", body, "local-support")
 
     def sp_key_rotation(self, body: bytes) -> GatewayResponse:
         """Plays an operator's ``aws lambda invoke`` of the SP key rotation function (no API route either)."""
-        try:
-            command = json.loads(body or b"{}")
-        except ValueError:
-            command = None
-        if not isinstance(command, dict):
-            return _json(400, {"error": {"code": "invalid_request", "message": "The body must be a JSON object."}})
-        command.setdefault("operator", "local-operator")
-        result = invoke(functions()["SpKeyRotationFunction"], command)
-        return _json(int(result.get("status", 500)), result)
+        return _invoke_operator_function("SpKeyRotationFunction", body, "local-operator")
 
     def _app_callback(self, query: str) -> GatewayResponse:
         """Plays the application: redeems the code server to server and shows the profile."""

@@ -66,20 +66,8 @@ class AuditLog:
         when = when or utcnow()
         who = _actor_of(actor)
         entry_id = secrets.token_hex(6)
-        item = {
-            "pk": tenant_pk(tenant_id),
-            "sk": f"AUDIT#{sort_time(when)}#{time.time_ns():020d}#{entry_id}",
-            "type": "audit",
-            "id": entry_id,
-            "time": when.isoformat(),
-            "actor": {"kind": who.kind, "email": who.email, "role": who.role},
-            "action": action,
-            "target": target,
-            "before": json.dumps(_jsonable(before)),
-            "after": json.dumps(_jsonable(after)),
-            "request_id": current_request_id.get(),
-            "ttl": int((when + RETENTION).timestamp()),
-        }
+        sk = f"AUDIT#{sort_time(when)}#{time.time_ns():020d}#{entry_id}"
+        item = _entry_item(tenant_pk(tenant_id), sk, entry_id, when, who, action, target, before, after)
         return ("audit", {"Put": {"TableName": self.table.name, "Item": serialize(item)}})
 
     def put_operator_entry(
@@ -97,20 +85,8 @@ class AuditLog:
         """Writes one operator entry whose key the caller derives (``entry_id``, ``sequence`` and ``when`` the same
         on a retry), so a retried action records itself once; False when it was recorded already. ``sequence``
         orders the entries of one second, as the write time does in tenants' logs."""
-        item = {
-            "pk": operator_pk(log),
-            "sk": f"AUDIT#{sort_time(when)}#{sequence:020d}#{entry_id}",
-            "type": "audit",
-            "id": entry_id,
-            "time": when.isoformat(),
-            "actor": {"kind": actor.kind, "email": actor.email, "role": actor.role},
-            "action": action,
-            "target": target,
-            "before": json.dumps(_jsonable(before)),
-            "after": json.dumps(_jsonable(after)),
-            "request_id": current_request_id.get(),
-            "ttl": int((when + RETENTION).timestamp()),
-        }
+        sk = f"AUDIT#{sort_time(when)}#{sequence:020d}#{entry_id}"
+        item = _entry_item(operator_pk(log), sk, entry_id, when, actor, action, target, before, after)
         try:
             self.table.client.put_item(
                 TableName=self.table.name, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
@@ -151,3 +127,23 @@ class AuditLog:
 def sort_time(when: datetime) -> str:
     """Fixed width, UTC, to the microsecond: sorts as text in time order (``isoformat`` varies in width)."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _entry_item(
+    pk: str, sk: str, entry_id: str, when: datetime, actor: Actor, action: str, target: str, before: Any, after: Any
+) -> dict[str, Any]:
+    """One audit entry as stored, in a tenant's log or an operator's (only the key differs)."""
+    return {
+        "pk": pk,
+        "sk": sk,
+        "type": "audit",
+        "id": entry_id,
+        "time": when.isoformat(),
+        "actor": {"kind": actor.kind, "email": actor.email, "role": actor.role},
+        "action": action,
+        "target": target,
+        "before": json.dumps(_jsonable(before)),
+        "after": json.dumps(_jsonable(after)),
+        "request_id": current_request_id.get(),
+        "ttl": int((when + RETENTION).timestamp()),
+    }
