@@ -78,6 +78,7 @@ class LocalStack:
         self.dns = LocalDnsServer(authoritative=True)  # the demo zones' resolver and authoritative server
         self._moto: Any = None
         self._http: ThreadingHTTPServer | None = None
+        self._serving = False
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.gateway = Gateway(self.authority, one_event_at_a_time=True, base_path=self.base_path)
@@ -112,8 +113,11 @@ class LocalStack:
         ).close()
         self.dns.start()
         self.outbox.mkdir(parents=True, exist_ok=True)
-        if self.port == 0:
-            self.port = free_port()
+        # Bound now, before anything else of the stack takes a port: a port picked free and bound later can be
+        # taken in between (another server of this run, or another test process).
+        self._http = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        self._http.daemon_threads = True
+        self.port = int(self._http.server_address[1])
         self.client_secret = self.client_secret or os.environ.get("SSO_CLIENT_SECRET") or secrets.token_urlsafe(32)
         env = {
             "AWS_ACCESS_KEY_ID": "local",
@@ -167,9 +171,8 @@ class LocalStack:
             self.url,
             lambda connection_id: self.gateway.call("GET", f"/saml/{connection_id}/metadata"),
         )
-        self._http = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
-        self._http.daemon_threads = True
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        self._serving = True
         if self.dns_check_interval > 0:
             threading.Thread(target=self._dns_timer, daemon=True).start()
         return self
@@ -177,7 +180,8 @@ class LocalStack:
     def stop(self) -> None:
         self._stop.set()
         if self._http is not None:
-            self._http.shutdown()
+            if self._serving:  # shutdown() waits for serve_forever, which a failed start never reached
+                self._http.shutdown()
             self._http.server_close()
         self.dns.stop()
         if self.oidc_issuer is not None:
